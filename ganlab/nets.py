@@ -1,0 +1,175 @@
+"""Batched MLPs: N independent networks held as stacked weights [N, in, out].
+
+One forward is a chain of ``torch.baddbmm`` calls, so N GANs (different seeds or settings) train as
+one computation: members never mix (each slice of a weight tensor only meets its own slice of the
+batch), so member i follows the same arithmetic as a run with N = 1 and seed i.
+
+Parameters are a plain ``dict[str, Tensor]`` and the forward is a pure function of them, so the
+unrolled GAN can differentiate through discriminator updates without module surgery.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from .validation import check_choice, check_int, check_positive
+
+Params = dict[str, torch.Tensor]
+
+ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "relu": torch.relu,
+    "tanh": torch.tanh,
+    "leaky_relu": lambda h: F.leaky_relu(h, 0.2),
+    "elu": F.elu,
+    "identity": lambda h: h,
+}
+
+
+def _init_pytorch(w: torch.Tensor, b: torch.Tensor | None, g: torch.Generator, cfg: "NetSpec") -> None:
+    """nn.Linear's default: weight kaiming_uniform(a=√5), bias U(±1/√fan_in)."""
+    torch.nn.init.kaiming_uniform_(w, a=math.sqrt(5), generator=g)
+    if b is not None:
+        bound = 1 / math.sqrt(w.shape[1])
+        torch.nn.init.uniform_(b, -bound, bound, generator=g)
+
+
+def _init_he(w: torch.Tensor, b: torch.Tensor | None, g: torch.Generator, cfg: "NetSpec") -> None:
+    """He uniform U(±√(6/fan_in)) (std √(2/fan_in); the WGAN-GP toy script's 'he'), biases 0."""
+    torch.nn.init.kaiming_uniform_(w, nonlinearity="relu", generator=g)
+    if b is not None:
+        b.zero_()
+
+
+def _init_normal(w: torch.Tensor, b: torch.Tensor | None, g: torch.Generator, cfg: "NetSpec") -> None:
+    """Weights N(0, init_scale²) (PacGAN/DCGAN: 0.02), biases 0."""
+    torch.nn.init.normal_(w, 0.0, cfg.init_scale, generator=g)
+    if b is not None:
+        b.zero_()
+
+
+def _init_orthogonal(w: torch.Tensor, b: torch.Tensor | None, g: torch.Generator, cfg: "NetSpec") -> None:
+    """Orthogonal weights with gain init_scale (unrolled-GAN notebook: 1.4), biases 0."""
+    torch.nn.init.orthogonal_(w, gain=cfg.init_scale, generator=g)
+    if b is not None:
+        b.zero_()
+
+
+def _init_xavier(w: torch.Tensor, b: torch.Tensor | None, g: torch.Generator, cfg: "NetSpec") -> None:
+    """Glorot uniform with gain init_scale, biases 0."""
+    torch.nn.init.xavier_uniform_(w, gain=cfg.init_scale, generator=g)
+    if b is not None:
+        b.zero_()
+
+
+INITS = {"pytorch": _init_pytorch, "he": _init_he, "normal": _init_normal, "orthogonal": _init_orthogonal, "xavier": _init_xavier}
+
+
+@dataclass(frozen=True)
+class NetSpec:
+    """An MLP's shape without its input and output sizes: [width]×depth hidden layers.
+
+    ``maxout`` > 1 makes every hidden layer a maxout layer with that many pieces (PacGAN's
+    discriminator: 200 units, 5 pieces). ``batch_norm`` normalises hidden pre-activations with the
+    batch's statistics (training-mode BN, also when sampling, as the reference toy codes do).
+    ``bias`` applies to hidden layers; the output layer always has one.
+    """
+
+    width: int = 128
+    depth: int = 2
+    activation: str = "relu"
+    batch_norm: bool = False
+    bias: bool = True
+    maxout: int = 1
+    init: str = "pytorch"
+    init_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_int("width", self.width)
+        check_int("depth", self.depth, minimum=0)
+        check_int("maxout", self.maxout)
+        check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("init", self.init, INITS)
+        check_positive("init_scale", self.init_scale)
+
+
+@dataclass(frozen=True)
+class MLP:
+    """A batched MLP in_dim → out_dim: pure functions of a stacked parameter dict."""
+
+    spec: NetSpec
+    in_dim: int
+    out_dim: int
+
+    def __post_init__(self) -> None:
+        check_int("in_dim", self.in_dim)
+        check_int("out_dim", self.out_dim)
+
+    def layer_shapes(self) -> list[tuple[int, int]]:
+        """(fan_in, fan_out) of every linear map; hidden maxout layers produce width·maxout."""
+        s = self.spec
+        dims = [self.in_dim] + [s.width] * s.depth
+        return [(dims[i], s.width * s.maxout) for i in range(s.depth)] + [(dims[-1], self.out_dim)]
+
+    def flops(self, batch: int) -> int:
+        """2 × multiply-adds of one forward pass of one member on ``batch`` rows."""
+        return sum(2 * batch * i * o for i, o in self.layer_shapes())
+
+    def init_params(self, generators: list[torch.Generator], dtype: torch.dtype = torch.float32) -> Params:
+        """Stacked parameters for len(generators) members; member i draws only from generators[i],
+        layer by layer in a fixed order, so its weights do not depend on N."""
+        s = self.spec
+        init = INITS[s.init]
+        per_member: list[Params] = []
+        for g in generators:
+            p: Params = {}
+            for layer, (fan_in, fan_out) in enumerate(self.layer_shapes()):
+                hidden = layer < s.depth
+                w = torch.empty(fan_out, fan_in, dtype=dtype)  # nn.Linear layout: same fan-in rules
+                b = torch.empty(fan_out, dtype=dtype) if (s.bias or not hidden) else None
+                init(w, b, g, s)
+                p[f"w{layer}"] = w.t().contiguous()
+                if b is not None:
+                    p[f"b{layer}"] = b[None, :]
+                if hidden and s.batch_norm:
+                    p[f"bn_w{layer}"] = torch.ones(1, s.width, dtype=dtype)
+                    p[f"bn_b{layer}"] = torch.zeros(1, s.width, dtype=dtype)
+            per_member.append(p)
+        return {k: torch.stack([p[k] for p in per_member]) for k in per_member[0]}
+
+    def __call__(self, params: Params, x: torch.Tensor, groups: int = 1) -> torch.Tensor:
+        """x [N, B, in_dim] → [N, B, out_dim] for N stacked members.
+
+        With batch norm, ``groups`` > 1 normalises each of that many contiguous row blocks with its
+        own statistics (PacGAN runs its generator once per pack slot)."""
+        s = self.spec
+        act = ACTIVATIONS[s.activation]
+        h = x
+        for layer in range(s.depth):
+            h = _linear(params, layer, h)
+            if s.maxout > 1:
+                h = h.unflatten(-1, (s.width, s.maxout)).amax(-1)
+            if s.batch_norm:
+                h = _batch_norm(h, groups) * params[f"bn_w{layer}"] + params[f"bn_b{layer}"]
+            if s.maxout == 1:
+                h = act(h)
+        return _linear(params, s.depth, h)
+
+
+def _batch_norm(h: torch.Tensor, groups: int) -> torch.Tensor:
+    """(h − mean) / √(var + 1e-5) over each member's rows (dim 1), per row group; biased variance
+    as in BatchNorm1d's training mode."""
+    g = h.unflatten(1, (groups, -1))
+    mean = g.mean(dim=2, keepdim=True)
+    var = g.var(dim=2, unbiased=False, keepdim=True)
+    return ((g - mean) * torch.rsqrt(var + 1e-5)).flatten(1, 2)
+
+
+def _linear(params: Params, layer: int, h: torch.Tensor) -> torch.Tensor:
+    w = params[f"w{layer}"]
+    b = params.get(f"b{layer}")
+    return torch.bmm(h, w) if b is None else torch.baddbmm(b, h, w)

@@ -1,0 +1,122 @@
+"""Published training protocols as named configurations, each with its source."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from .config import TrainConfig
+from .methods import METHODS, MethodConfig
+from .nets import NetSpec
+from .validation import check_choice
+
+
+def pacgan(target: str = "grid25", pack: int = 1, seeds: tuple[int, ...] = tuple(range(10))) -> TrainConfig:
+    """PacGAN's 2-D experiments (Lin et al. 2018, Table 1; fjxmlzn/PacGAN,
+    synthetic_data_experiments/2DGrid_GAN&PacGAN/config.py and pacgan_task.py).
+
+    G: z ~ N(0, I₂) → 4 × [400, batch norm, ReLU, no bias] → 2 (output bias). D: 3 maxout layers
+    (200 units, 5 pieces) → 1 logit, on packs of ``pack`` samples concatenated along features.
+    Weights N(0, 0.02²), biases 0. Standard GAN loss on logits with softplus, non-saturating G.
+    Adam lr 1e-4, β1 0.8, batch 100; one iteration is one simultaneous D and G update on the same
+    batch and noise. 100,000 training samples, 400 epochs (400,000 iterations), evaluation on 2,500
+    samples, 10 runs. Differences: evaluation uses batch statistics for batch norm (the reference
+    uses population statistics); real packs are drawn from the training set each step rather than
+    fixed when the data set is built.
+    """
+    return TrainConfig(
+        target=target,
+        method_name="packed" if pack > 1 else "nonsaturating",
+        method=MethodConfig(pack=pack, simultaneous=True, lr_d=1e-4, lr_g=1e-4, betas=(0.8, 0.999), batch_size=100),
+        generator=NetSpec(width=400, depth=4, batch_norm=True, bias=False, init="normal", init_scale=0.02),
+        discriminator=NetSpec(width=200, depth=3, maxout=5, init="normal", init_scale=0.02),
+        noise_dim=2,
+        steps=400_000,
+        seeds=seeds,
+        dataset_size=100_000,
+        eval_every=10_000,
+        eval_samples=2500,
+        checkpoint_every=10_000,
+    )
+
+
+def unrolled(target: str = "ring8", unroll: int = 5, seeds: tuple[int, ...] = tuple(range(5))) -> TrainConfig:
+    """The unrolled-GAN notebook (poolio/unrolled_gan, 'Unrolled GAN demo.ipynb'; the setting
+    VEEGAN's 2-D table reuses).
+
+    G and D: 2 × 128 tanh, orthogonal init (gain 1.4), z of 256 ~ N(0, I), batch 512, D Adam 1e-4,
+    G Adam 1e-3, β1 0.5, 25,000 iterations, 5 unrolled Adam steps on the same batch, G descends
+    the minimax loss log(1 − D(G(z))) through them, D and G updated simultaneously. Differences:
+    the notebook's ring uses linspace(0, 2π, 8), 7 distinct modes; here 8 distinct modes. Its
+    unrolled Adam adds ε to √v without bias correction inside the root (Keras 1); here ε is added to
+    the bias-corrected √v̂ as torch's Adam does.
+    """
+    return TrainConfig(
+        target=target,
+        method_name="unrolled",
+        method=MethodConfig(
+            generator_loss="minimax", unroll=unroll, simultaneous=True,
+            lr_d=1e-4, lr_g=1e-3, betas=(0.5, 0.999), batch_size=512,
+        ),
+        generator=NetSpec(width=128, depth=2, activation="tanh", init="orthogonal", init_scale=1.4),
+        discriminator=NetSpec(width=128, depth=2, activation="tanh", init="orthogonal", init_scale=1.4),
+        noise_dim=256,
+        steps=25_000,
+        seeds=seeds,
+        eval_every=1000,
+        checkpoint_every=1000,
+    )
+
+
+def wgan_gp_toy(target: str = "wgan-gp-25gaussians", seeds: tuple[int, ...] = (0,)) -> TrainConfig:
+    """The WGAN-GP toy script (igul222/improved_wgan_training, gan_toy.py).
+
+    G: z ~ N(0, I₂) → 3 × [512, ReLU] → 2; critic 3 × [512, ReLU] → 1; He-uniform init, biases 0.
+    λ = 0.1 (the script's value; the paper uses 10), 5 critic steps per generator step, batch 256,
+    Adam 1e-4, β = (0.5, 0.9), 100,000 generator iterations. Difference: the script initialises
+    the last layers Glorot-uniform; here every layer is He-uniform.
+    """
+    return TrainConfig(
+        target=target,
+        method_name="wgan-gp",
+        method=dataclasses.replace(METHODS["wgan-gp"], gp_lambda=0.1, betas=(0.5, 0.9), batch_size=256),
+        generator=NetSpec(width=512, depth=3, init="he"),
+        discriminator=NetSpec(width=512, depth=3, init="he"),
+        noise_dim=2,
+        steps=100_000,
+        seeds=seeds,
+        eval_every=5000,
+        checkpoint_every=5000,
+    )
+
+
+def quick(target: str = "ring8", method: str = "nonsaturating", seeds: tuple[int, ...] = tuple(range(4))) -> TrainConfig:
+    """A few minutes on a laptop CPU: small nets (2 × 128 ReLU), z of 2, batch 256, 3,000 steps."""
+    m = METHODS[method]
+    return TrainConfig(
+        target=target,
+        method_name=method,
+        method=m,
+        generator=NetSpec(width=128, depth=2),
+        discriminator=NetSpec(width=128, depth=2),
+        noise_dim=2,
+        steps=3000,
+        seeds=seeds,
+        eval_every=500,
+        checkpoint_every=1000,
+    )
+
+
+PRESETS: dict[str, Callable[..., TrainConfig]] = {
+    "quick": quick,
+    "pacgan": pacgan,
+    "unrolled": unrolled,
+    "veegan": unrolled,
+    "wgan-gp-toy": wgan_gp_toy,
+}
+
+
+def make_preset(name: str, **kwargs: Any) -> TrainConfig:
+    check_choice("preset", name, PRESETS)
+    return PRESETS[name](**kwargs)

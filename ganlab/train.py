@@ -1,0 +1,130 @@
+"""Running a configuration to the end: evaluation, checkpoints, resumption, the final summary."""
+
+from __future__ import annotations
+
+import math
+import statistics
+import sys
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from .config import TrainConfig
+from .engine import Trainer, derived_generator
+from .runio import RunDir
+
+
+class AllMembersDiverged(RuntimeError):
+    """Every member of the run produced NaN or inf; what was computed before is kept on disk."""
+
+
+def start(cfg: TrainConfig, out: str, command: list[str] | None = None) -> tuple[Trainer, RunDir]:
+    run = RunDir.create(out, cfg, command)
+    return Trainer(cfg), run
+
+
+def resume(out: str, cfg: TrainConfig | None = None) -> tuple[Trainer, RunDir]:
+    """Continue the run in ``out`` from its last checkpoint; a different ``cfg`` is refused."""
+    run = RunDir(out)
+    saved = run.load_config()
+    if cfg is not None and cfg != saved:
+        a, b = _flatten(saved.to_dict()), _flatten(cfg.to_dict())
+        diff = [f"{k}: saved {a.get(k)!r}, given {b.get(k)!r}" for k in sorted(a | b) if a.get(k) != b.get(k)]
+        raise ValueError("refusing to resume with a different configuration: " + "; ".join(diff))
+    trainer = Trainer(saved)
+    state = run.latest_checkpoint()
+    if state is not None:
+        trainer.load_state_dict(state)
+    return trainer, run
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and v:
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _w1_to_target(trainer: Trainer, samples: torch.Tensor) -> list[float]:
+    from .wasserstein import w1
+
+    out = []
+    for i, seed in enumerate(trainer.cfg.seeds):
+        if not bool(trainer.alive[i]):
+            out.append(math.nan)
+            continue
+        ref = trainer.target.sample(samples.shape[1], derived_generator(seed, "w1-reference"), dtype=torch.float64)
+        out.append(w1(samples[i].double(), ref))
+    return out
+
+
+def _summary(trainer: Trainer, w1s: list[float]) -> dict[str, Any]:
+    last = {r["member"]: r for r in trainer.history if r["step"] == trainer.step}
+    members = []
+    for i, seed in enumerate(trainer.cfg.seeds):
+        row = dict(last.get(i, {"member": i, "seed": seed}))
+        row["w1"] = w1s[i]
+        members.append(row)
+    summary: dict[str, Any] = {"step": trainer.step, "members": members, "aggregate": {}}
+    alive = [r for r in members if r.get("alive", True)]
+    for key in ("modes_captured", "high_quality_fraction", "reverse_kl", "w1"):
+        vals = [float(r[key]) for r in alive if key in r and math.isfinite(float(r[key]))]
+        if vals:
+            sd = statistics.stdev(vals) if len(vals) > 1 else math.nan
+            summary["aggregate"][key] = {
+                "mean": statistics.fmean(vals), "std": sd, "stderr": sd / math.sqrt(len(vals)), "n": len(vals),
+            }
+    summary["divergences"] = [vars(d) for d in trainer.divergences]
+    return summary
+
+
+def run(trainer: Trainer, out: RunDir, progress: bool = True, stop_after: int | None = None) -> dict[str, Any] | None:
+    """Train to cfg.steps (or ``stop_after`` steps), evaluating and checkpointing on schedule.
+    Returns the final summary, or None when stopped early by ``stop_after``."""
+    cfg = trainer.cfg
+    if trainer.step == 0 and not trainer.history:
+        trainer.evaluate()
+        out.write_metrics(trainer.history)
+    bar = tqdm(total=cfg.steps, initial=trainer.step, disable=not progress, desc=cfg.method_name,
+               dynamic_ncols=True, file=sys.stderr, mininterval=1.0)
+    reported = len(trainer.divergences)
+    try:
+        while trainer.step < cfg.steps:
+            if stop_after is not None and trainer.step >= stop_after:
+                return None
+            trainer.train_step()
+            bar.update(1)
+            s = trainer.step
+            if s % cfg.eval_every == 0 or s == cfg.steps:
+                rows = trainer.evaluate()
+                out.write_metrics(trainer.history)
+                modes = [r["modes_captured"] for r in rows if "modes_captured" in r]
+                if modes:
+                    bar.set_postfix(modes=f"{statistics.fmean(modes):.2f}", alive=int(trainer.alive.sum()))
+            for d in trainer.divergences[reported:]:
+                tqdm.write(d.message(), file=sys.stderr)
+            reported = len(trainer.divergences)
+            if s % cfg.checkpoint_every == 0 or s == cfg.steps or not trainer.alive.any():
+                out.save_checkpoint(trainer.state_dict())
+            if not trainer.alive.any():
+                out.write_metrics(trainer.history)
+                raise AllMembersDiverged(
+                    f"every member diverged (last at step {trainer.divergences[-1].step}); metrics and "
+                    f"a checkpoint up to then are in {out.path}"
+                )
+    finally:
+        bar.close()
+    return finish(trainer, out)
+
+
+def finish(trainer: Trainer, out: RunDir) -> dict[str, Any]:
+    """Final samples, W1 to the target and the summary over seeds."""
+    samples = trainer.generate(trainer.cfg.eval_samples, tag="final")
+    out.write_samples(samples, trainer.cfg.seeds)
+    summary = _summary(trainer, _w1_to_target(trainer, samples))
+    out.write_summary(summary)
+    return summary
