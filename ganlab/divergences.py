@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import torch
 from scipy.integrate import cubature, quad
-from scipy.special import logsumexp
 
 from .validation import check_choice, check_int, check_weights
 
@@ -30,8 +29,6 @@ BOX_STDS = 12.0
 # narrow mode; quad's own bisection refines inside each piece.
 _BREAKS_1D = (-BOX_STDS, -4.0, -1.5, 0.0, 1.5, 4.0, BOX_STDS)
 
-LogDensity = Callable[[np.ndarray], np.ndarray]
-Integrand = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -148,33 +145,63 @@ def tv_integrand(lp: np.ndarray, lq: np.ndarray) -> np.ndarray:
 
 
 # -- densities for quadrature ------------------------------------------------------------------
-def mixture_log_density(target: Any) -> LogDensity:
-    """Vectorised numpy log p(x) for x [n, d] of a Gaussian mixture,
+class MixtureLogDensity:
+    """Vectorised numpy log p(x), x [n, d], of a Gaussian mixture:
     log Σ_k w_k N(x; μ_k, Σ_k) = logsumexp_k(log w_k − ½|L_k⁻¹(x − μ_k)|² − log det L_k − d/2 log 2π).
 
-    quad evaluates its integrand one point at a time, where torch's per-call overhead (~0.2 ms)
-    would dominate; this numpy copy of the target's density is checked against
-    ``target.log_prob`` in the tests. Targets without mixture parameters fall back to
-    ``target.log_prob``.
+    quad and cubature call their integrand hundreds of times on few points, where torch's
+    per-call overhead (~0.2 ms) would dominate; the tests check this copy against
+    ``target.log_prob``. Modes with zero weight are left out (log w = −inf).
     """
-    if not all(hasattr(target, a) for a in ("means", "covariances", "weights")):
-        return lambda x: target.log_prob(torch.as_tensor(x)).detach().numpy().astype(np.float64)
-    means = target.means.detach().numpy()
-    chol = np.linalg.cholesky(target.covariances.detach().numpy())
-    inv_chol_t = np.linalg.inv(chol).transpose(0, 2, 1).copy()
-    d = means.shape[1]
-    with np.errstate(divide="ignore"):  # a zero weight gives log w = −inf: that mode is absent
-        log_w = np.log(target.weights.detach().numpy())
-    const = log_w - np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1) - 0.5 * d * math.log(2 * math.pi)
-    const = const[:, None]
 
-    def log_density(x: np.ndarray) -> np.ndarray:
-        z = (np.asarray(x, dtype=np.float64)[None] - means[:, None]) @ inv_chol_t  # [K, n, d]
-        a = const - 0.5 * np.einsum("knd,knd->kn", z, z)
+    def __init__(self, target: Any, keep: np.ndarray | None = None) -> None:
+        if not all(hasattr(target, a) for a in ("means", "covariances", "weights")):
+            raise ValueError(f"quadrature needs a Gaussian mixture (means, covariances, weights), got {target!r}")
+        w = target.weights.detach().numpy()
+        keep = (w > 0) if keep is None else keep & (w > 0)
+        self.target = target
+        self.keep = keep
+        self.means = target.means.detach().numpy()[keep]
+        cov = target.covariances.detach().numpy()[keep]
+        chol = np.linalg.cholesky(cov)
+        self.inv_chol_t = np.linalg.inv(chol).transpose(0, 2, 1).copy()
+        d = self.means.shape[1]
+        self.const = (
+            np.log(w[keep]) - np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1) - 0.5 * d * math.log(2 * math.pi)
+        )
+        eig = np.linalg.eigvalsh(cov)  # Σ eigenvalues bound the precision quadratic form
+        self.min_precision, self.max_precision = 1.0 / eig[:, -1], 1.0 / eig[:, 0]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        z = (np.asarray(x, dtype=np.float64)[None] - self.means[:, None]) @ self.inv_chol_t  # [K, n, d]
+        a = self.const[:, None] - 0.5 * np.einsum("knd,knd->kn", z, z)
         top = a.max(axis=0)  # logsumexp over modes; scipy's adds ~1 ms per call of overhead
         return top + np.log(np.exp(a - top).sum(axis=0))
 
-    return log_density
+    def restricted_to(self, lo: np.ndarray, hi: np.ndarray, margin: float = 50.0) -> "MixtureLogDensity":
+        """The same log-density on the box [lo, hi], without the modes that cannot matter there.
+
+        On the box, mode k's log-term is at most c_k − ½ λ_min(Σ_k⁻¹) dist(μ_k, box)², and the
+        largest log-term is at least max_j c_j − ½ λ_max(Σ_j⁻¹) farthest(μ_j, box)². A mode whose
+        upper bound is below that lower bound − 50 contributes a relative e^-50 ≈ 2e-22 to the
+        sum, below float64 rounding, so dropping it leaves the log-density unchanged.
+        """
+        near = np.clip(self.means, lo, hi) - self.means
+        far = np.maximum(np.abs(self.means - lo), np.abs(self.means - hi))
+        upper = self.const - 0.5 * self.min_precision * np.sum(near * near, axis=1)
+        lower = np.max(self.const - 0.5 * self.max_precision * np.sum(far * far, axis=1))
+        keep = np.zeros_like(self.keep)
+        keep[np.flatnonzero(self.keep)[upper >= lower - margin]] = True
+        return MixtureLogDensity(self.target, keep)
+
+
+def mixture_log_density(target: Any) -> MixtureLogDensity:
+    """Vectorised numpy log-density of a Gaussian-mixture target (see ``MixtureLogDensity``)."""
+    return MixtureLogDensity(target)
+
+
+# An integrand of x [n, d] and the targets' log-densities at x (one array [n] per target).
+Integrand = Callable[[np.ndarray, Sequence[np.ndarray]], np.ndarray]
 
 
 def mode_boxes(targets: Sequence[Any], n_std: float = BOX_STDS) -> tuple[np.ndarray, np.ndarray]:
@@ -238,31 +265,39 @@ def integrate_over_modes(
     rtol: float = 1e-10,
     atol: float = 1e-13,
 ) -> Estimate:
-    """∫ f(x) dx for an integrand concentrated near the modes of ``targets`` (dimension 1 or 2).
+    """∫ f(x, [log p_1(x), ..., log p_T(x)]) dx for an integrand concentrated near the modes of
+    ``targets`` (Gaussian mixtures of dimension 1 or 2).
 
-    ``integrand`` maps points [n, d] to values [n]. In 1-D the whole line is split at μ_k + σ_k·c
-    for c in ±12, ±4, ±1.5, 0 and every piece (two of them infinite) is integrated by scipy
-    ``quad``: nothing is truncated. In 2-D the boxes μ_k ± 12σ_k are cut into disjoint cells (see
-    ``disjoint_cells``) and each cell is integrated by scipy's adaptive Gauss–Kronrod ``cubature``.
-    The error is the sum of the reported quadrature errors plus, in 2-D, the mass left outside the
-    boxes (``_tail_mass``, < 1e-32 per target) times the largest |f|/(Σ densities) seen on the box
-    corners, a heuristic bound on f per unit mass in the tails.
+    In 1-D the whole line is cut at μ_k + σ_k·c for c in ±12, ±4, ±1.5, 0 and every piece (the two
+    end ones infinite) is integrated by scipy ``quad``: nothing is truncated. In 2-D the boxes
+    μ_k ± 12σ_k are cut into disjoint cells (``disjoint_cells``), each integrated by scipy's
+    adaptive Gauss–Kronrod ``cubature`` with the modes that are negligible on it left out
+    (``MixtureLogDensity.restricted_to``). The error is the sum of the reported quadrature errors
+    plus, in 2-D, the mass outside the boxes (``_tail_mass``, < 1e-32 per target) times the
+    largest |f| / Σ densities seen on the box corners: a heuristic bound on f per unit mass there.
     """
-    dim = targets[0].dim
+    dims = {t.dim for t in targets}
+    if len(dims) != 1:
+        raise ValueError(f"targets have different dimensions {sorted(dims)}")
+    dim = dims.pop()
+    densities = [MixtureLogDensity(t) for t in targets]
     if dim == 1:
-        return _integrate_1d(integrand, targets, rtol=rtol, atol=atol)
+        return _integrate_1d(integrand, targets, densities, rtol=rtol, atol=atol)
     if dim == 2:
-        return _integrate_2d(integrand, targets, rtol=rtol, atol=atol)
+        return _integrate_2d(integrand, targets, densities, rtol=rtol, atol=atol)
     raise ValueError(f"quadrature supports dimension 1 or 2, got dimension {dim}")
 
 
-def _integrate_1d(integrand: Integrand, targets: Sequence[Any], *, rtol: float, atol: float) -> Estimate:
+def _integrate_1d(
+    integrand: Integrand, targets: Sequence[Any], densities: Sequence[MixtureLogDensity], *, rtol: float, atol: float
+) -> Estimate:
     mu, sd = (np.concatenate(a)[:, 0] for a in zip(*(_weighted_modes(t) for t in targets)))
     edges = np.unique(np.concatenate([mu + sd * c for c in _BREAKS_1D]))
     pieces = [(-math.inf, edges[0]), *zip(edges[:-1], edges[1:]), (edges[-1], math.inf)]
 
     def f(x: float) -> float:
-        return float(integrand(np.array([[x]]))[0])
+        pt = np.array([[x]])
+        return float(integrand(pt, [log_p(pt) for log_p in densities])[0])
 
     total, error = 0.0, 0.0
     with warnings.catch_warnings():
@@ -275,19 +310,23 @@ def _integrate_1d(integrand: Integrand, targets: Sequence[Any], *, rtol: float, 
     return Estimate(total, error, "quadrature")
 
 
-def _integrate_2d(integrand: Integrand, targets: Sequence[Any], *, rtol: float, atol: float) -> Estimate:
-    cell_lo, cell_hi = disjoint_cells(*mode_boxes(targets))
+def _integrate_2d(
+    integrand: Integrand, targets: Sequence[Any], densities: Sequence[MixtureLogDensity], *, rtol: float, atol: float
+) -> Estimate:
+    lo, hi = mode_boxes(targets)
+    cell_lo, cell_hi = disjoint_cells(lo, hi)
     total, error = 0.0, 0.0
     for a, b in zip(cell_lo, cell_hi):
-        res = cubature(integrand, a, b, rtol=rtol, atol=atol / len(cell_lo))
+        local = [log_p.restricted_to(a, b) for log_p in densities]
+        res = cubature(lambda x: integrand(x, [log_p(x) for log_p in local]), a, b, rtol=rtol, atol=atol / len(cell_lo))
         total += float(res.estimate)
         error += float(res.error)
     # Tails outside the boxes: mass × the integrand's size per unit density at the box corners.
-    lo, hi = mode_boxes(targets)
     corners = np.concatenate([lo, hi, np.stack([lo[:, 0], hi[:, 1]], 1), np.stack([hi[:, 0], lo[:, 1]], 1)])
-    density = sum(np.exp(mixture_log_density(t)(corners)) for t in targets)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        per_mass = np.nan_to_num(np.abs(integrand(corners)) / density, nan=0.0, posinf=0.0)
+    logs = [log_p(corners) for log_p in densities]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        per_mass = np.abs(integrand(corners, logs)) / sum(np.exp(lg) for lg in logs)
+    per_mass = np.nan_to_num(per_mass, nan=0.0, posinf=0.0)
     tail = sum(_tail_mass(t, BOX_STDS) for t in targets) * max(1.0, float(per_mass.max()))
     return Estimate(total, error + tail, "quadrature")
 
@@ -297,15 +336,14 @@ PointwiseLogIntegrand = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def _quadrature(pointwise: PointwiseLogIntegrand, p: Any, q: Any) -> Estimate:
-    log_p, log_q = mixture_log_density(p), mixture_log_density(q)
-    return integrate_over_modes(lambda x: pointwise(log_p(x), log_q(x)), [p, q])
+    return integrate_over_modes(lambda x, logs: pointwise(logs[0], logs[1]), [p, q])
 
 
-def _mean_and_se(values: torch.Tensor) -> tuple[float, float]:
+def mean_and_standard_error(values: torch.Tensor) -> tuple[float, float]:
     """Sample mean and its standard error s/√n."""
     v = values.double()
     n = v.numel()
-    se = float(v.std(unbiased=True)) / math.sqrt(n) if n > 1 else math.inf
+    se = float(v.std()) / math.sqrt(n) if n > 1 else math.inf
     return float(v.mean()), se
 
 
@@ -313,7 +351,7 @@ def _log_probs_at(x: torch.Tensor, p: Any, q: Any) -> tuple[torch.Tensor, torch.
     return p.log_prob(x), q.log_prob(x)
 
 
-def _generator(seed: int) -> torch.Generator:
+def seeded_generator(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(seed))
 
 
@@ -328,9 +366,9 @@ def kl_divergence(p: Any, q: Any, *, method: str = "auto", n: int = 50_000, seed
     method, n = resolve_method(method, p.dim), check_int("n", n, minimum=2)
     if method == "quadrature":
         return _quadrature(kl_integrand, p, q)
-    x = p.sample(n, _generator(seed), dtype=torch.float64)
+    x = p.sample(n, seeded_generator(seed), dtype=torch.float64)
     lp, lq = _log_probs_at(x, p, q)
-    return Estimate(*_mean_and_se(lp - lq), "monte_carlo")
+    return Estimate(*mean_and_standard_error(lp - lq), "monte_carlo")
 
 
 def jensen_shannon(p: Any, q: Any, *, method: str = "auto", n: int = 50_000, seed: int = 0) -> Estimate:
@@ -345,12 +383,12 @@ def jensen_shannon(p: Any, q: Any, *, method: str = "auto", n: int = 50_000, see
     method, n = resolve_method(method, p.dim), check_int("n", n, minimum=2)
     if method == "quadrature":
         return _quadrature(jsd_integrand, p, q)
-    g = _generator(seed)
+    g = seeded_generator(seed)
     x, y = p.sample(n, g, dtype=torch.float64), q.sample(n, g, dtype=torch.float64)
     lpx, lqx = _log_probs_at(x, p, q)
     lpy, lqy = _log_probs_at(y, p, q)
-    mp, sp = _mean_and_se(lpx - (torch.logaddexp(lpx, lqx) - LOG2))
-    mq, sq = _mean_and_se(lqy - (torch.logaddexp(lpy, lqy) - LOG2))
+    mp, sp = mean_and_standard_error(lpx - (torch.logaddexp(lpx, lqx) - LOG2))
+    mq, sq = mean_and_standard_error(lqy - (torch.logaddexp(lpy, lqy) - LOG2))
     return Estimate(0.5 * (mp + mq), 0.5 * math.hypot(sp, sq), "monte_carlo")
 
 
@@ -365,6 +403,6 @@ def total_variation(p: Any, q: Any, *, method: str = "auto", n: int = 50_000, se
     method, n = resolve_method(method, p.dim), check_int("n", n, minimum=2)
     if method == "quadrature":
         return _quadrature(tv_integrand, p, q)
-    x = p.sample(n, _generator(seed), dtype=torch.float64)
+    x = p.sample(n, seeded_generator(seed), dtype=torch.float64)
     lp, lq = _log_probs_at(x, p, q)
-    return Estimate(*_mean_and_se((-torch.expm1(lq - lp)).clamp(min=0.0)), "monte_carlo")
+    return Estimate(*mean_and_standard_error((-torch.expm1(lq - lp)).clamp(min=0.0)), "monte_carlo")

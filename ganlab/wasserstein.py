@@ -127,7 +127,7 @@ def _check_size(n: int, m: int, max_points: int | None, what: str) -> None:
         gb = 16 * n * m / 1e9
         raise ValueError(
             f"{what} between {n} and {m} points needs a dense {n} x {m} cost matrix and plan "
-            f"(about {gb:.1f} GB); this exceeds max_points**2 = {max_points}**2 pairs. Use "
+            f"(at least {gb:.1f} GB); this exceeds max_points**2 = {max_points}**2 pairs. Use "
             f"sliced_wasserstein (memory O(n + m)), wasserstein_1d for 1-D data, subsample the "
             f"clouds, or pass a larger max_points."
         )
@@ -402,7 +402,9 @@ def sinkhorn_wasserstein(
 def _samples_1d(name: str, u: Any) -> np.ndarray:
     t = check_cloud(name, u)
     if t.shape[1] != 1:
-        raise ValueError(f"{name} must be 1-D samples (shape [n] or [n, 1]), got shape {tuple(t.shape)}")
+        raise ValueError(
+            f"{name} must be 1-D samples (shape [n] or [n, 1]), got shape {tuple(t.shape)}"
+        )
     return _as_numpy(t)[:, 0]
 
 
@@ -441,7 +443,9 @@ def _gaussian_params(mname: str, mean: Any, cname: str, cov: Any) -> tuple[np.nd
         raise ValueError(f"{mname} is empty")
     d = mu.size
     if c.shape != (d, d):
-        raise ValueError(f"{cname} must have shape {(d, d)} to match {mname} of length {d}, got {c.shape}")
+        raise ValueError(
+            f"{cname} must have shape {(d, d)} to match {mname} of length {d}, got {c.shape}"
+        )
     if not (np.isfinite(mu).all() and np.isfinite(c).all()):
         raise ValueError(f"{mname} and {cname} must be finite")
     if not np.allclose(c, c.T, rtol=1e-10, atol=1e-12 * max(1.0, float(np.abs(c).max()))):
