@@ -30,7 +30,6 @@ BOX_STDS = 12.0
 _BREAKS_1D = (-BOX_STDS, -4.0, -1.5, 0.0, 1.5, 4.0, BOX_STDS)
 
 
-
 @dataclass(frozen=True)
 class Estimate:
     """A number with its error: absolute error bound estimate for quadrature, standard error for
@@ -87,7 +86,7 @@ def check_pair(p: Any, q: Any) -> tuple[str, Any, Any]:
 
 
 def resolve_method(method: str, dim: int) -> str:
-    """"auto" → quadrature for dim ≤ 2 (cost grows as 21^d), Monte Carlo above."""
+    """ "auto" → quadrature for dim ≤ 2 (cost grows as 21^d), Monte Carlo above."""
     check_choice("method", method, METHODS)
     if method == "auto":
         return "quadrature" if dim <= 2 else "monte_carlo"
@@ -167,7 +166,9 @@ class MixtureLogDensity:
         self.inv_chol_t = np.linalg.inv(chol).transpose(0, 2, 1).copy()
         d = self.means.shape[1]
         self.const = (
-            np.log(w[keep]) - np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1) - 0.5 * d * math.log(2 * math.pi)
+            np.log(w[keep])
+            - np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
+            - 0.5 * d * math.log(2 * math.pi)
         )
         eig = np.linalg.eigvalsh(cov)  # Σ eigenvalues bound the precision quadratic form
         self.min_precision, self.max_precision = 1.0 / eig[:, -1], 1.0 / eig[:, 0]
@@ -175,8 +176,12 @@ class MixtureLogDensity:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         z = (np.asarray(x, dtype=np.float64)[None] - self.means[:, None]) @ self.inv_chol_t  # [K, n, d]
         a = self.const[:, None] - 0.5 * np.einsum("knd,knd->kn", z, z)
-        top = a.max(axis=0)  # logsumexp over modes; scipy's adds ~1 ms per call of overhead
-        return top + np.log(np.exp(a - top).sum(axis=0))
+        # logsumexp over modes by hand: scipy's adds ~1 ms per call of overhead. Far out in quad's
+        # infinite pieces every term can be −inf; shift by 0 there instead of NaN-making −inf.
+        top = a.max(axis=0)
+        top = np.where(np.isfinite(top), top, 0.0)
+        with np.errstate(divide="ignore"):
+            return top + np.log(np.exp(a - top).sum(axis=0))
 
     def restricted_to(self, lo: np.ndarray, hi: np.ndarray, margin: float = 50.0) -> "MixtureLogDensity":
         """The same log-density on the box [lo, hi], without the modes that cannot matter there.
@@ -289,7 +294,12 @@ def integrate_over_modes(
 
 
 def _integrate_1d(
-    integrand: Integrand, targets: Sequence[Any], densities: Sequence[MixtureLogDensity], *, rtol: float, atol: float
+    integrand: Integrand,
+    targets: Sequence[Any],
+    densities: Sequence[MixtureLogDensity],
+    *,
+    rtol: float,
+    atol: float,
 ) -> Estimate:
     mu, sd = (np.concatenate(a)[:, 0] for a in zip(*(_weighted_modes(t) for t in targets)))
     edges = np.unique(np.concatenate([mu + sd * c for c in _BREAKS_1D]))
@@ -311,14 +321,21 @@ def _integrate_1d(
 
 
 def _integrate_2d(
-    integrand: Integrand, targets: Sequence[Any], densities: Sequence[MixtureLogDensity], *, rtol: float, atol: float
+    integrand: Integrand,
+    targets: Sequence[Any],
+    densities: Sequence[MixtureLogDensity],
+    *,
+    rtol: float,
+    atol: float,
 ) -> Estimate:
     lo, hi = mode_boxes(targets)
     cell_lo, cell_hi = disjoint_cells(lo, hi)
     total, error = 0.0, 0.0
     for a, b in zip(cell_lo, cell_hi):
         local = [log_p.restricted_to(a, b) for log_p in densities]
-        res = cubature(lambda x: integrand(x, [log_p(x) for log_p in local]), a, b, rtol=rtol, atol=atol / len(cell_lo))
+        res = cubature(
+            lambda x: integrand(x, [log_p(x) for log_p in local]), a, b, rtol=rtol, atol=atol / len(cell_lo)
+        )
         total += float(res.estimate)
         error += float(res.error)
     # Tails outside the boxes: mass × the integrand's size per unit density at the box corners.

@@ -169,6 +169,8 @@ class Trainer:
         """θ_D after K updates on (real, fake), each a function of θ_G through ``fake`` (Metz et
         al. 2017, eq. 5–7); "first" order cuts that dependence and keeps only the values."""
         m = self.cfg.method
+        if m.unroll == 0:
+            return self.params_d
         update = UNROLLED_STEPS[m.optimizer]
         params = dict(self.params_d)
         states = {k: unrolled_state(self.opt_d, v, m.optimizer) for k, v in self.params_d.items()}

@@ -72,14 +72,15 @@ UNROLLED_STEPS = {"adam": _adam_unrolled, "rmsprop": _rmsprop_unrolled, "sgd": _
 def unrolled_state(optimizer: torch.optim.Optimizer, p: torch.Tensor, name: str) -> dict:
     """The real optimizer's state for ``p`` as the starting point of an unroll (zeros if fresh)."""
     s = optimizer.state.get(p, {})
+
+    def get(key: str) -> torch.Tensor:
+        return s[key].detach() if key in s else torch.zeros_like(p).detach()
+
     if name == "adam":
-        return {
-            "step": float(s["step"]) if "step" in s else 0.0,
-            "exp_avg": s.get("exp_avg", torch.zeros_like(p)).detach(),
-            "exp_avg_sq": s.get("exp_avg_sq", torch.zeros_like(p)).detach(),
-        }
+        return {"step": float(s["step"]) if "step" in s else 0.0, "exp_avg": get("exp_avg"),
+                "exp_avg_sq": get("exp_avg_sq")}
     if name == "rmsprop":
-        return {"square_avg": s.get("square_avg", torch.zeros_like(p)).detach()}
+        return {"square_avg": get("square_avg")}
     return {}
 
 

@@ -25,7 +25,7 @@ class Maxout(nn.Module):
         self.pieces = pieces
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return h.unflatten(-1, (-1, self.pieces)).amax(-1)
+        return h.unflatten(-1, (-1, self.pieces)).max(-1).values
 
 
 class Activation(nn.Module):

@@ -152,7 +152,7 @@ class MLP:
         for layer in range(s.depth):
             h = _linear(params, layer, h)
             if s.maxout > 1:
-                h = h.unflatten(-1, (s.width, s.maxout)).amax(-1)
+                h = h.unflatten(-1, (s.width, s.maxout)).max(-1).values  # backward 2–4× cheaper than amax
             if s.batch_norm:
                 h = _batch_norm(h, groups) * params[f"bn_w{layer}"] + params[f"bn_b{layer}"]
             if s.maxout == 1:
@@ -164,8 +164,7 @@ def _batch_norm(h: torch.Tensor, groups: int) -> torch.Tensor:
     """(h − mean) / √(var + 1e-5) over each member's rows (dim 1), per row group; biased variance
     as in BatchNorm1d's training mode."""
     g = h.unflatten(1, (groups, -1))
-    mean = g.mean(dim=2, keepdim=True)
-    var = g.var(dim=2, unbiased=False, keepdim=True)
+    var, mean = torch.var_mean(g, dim=2, unbiased=False, keepdim=True)
     return ((g - mean) * torch.rsqrt(var + 1e-5)).flatten(1, 2)
 
 

@@ -73,6 +73,13 @@ class GaussianMixture:
         object.__setattr__(self, "covariances", cov)
         object.__setattr__(self, "weights", w)
         object.__setattr__(self, "_scale_tril", torch.linalg.cholesky(cov))
+        # logits, not probs: Categorical clamps a zero probability to eps, which would give a
+        # dropped mode (weight 0) a spurious density; log 0 = −inf gives it exactly none
+        object.__setattr__(self, "_distribution", MixtureSameFamily(
+            Categorical(logits=torch.log(w)),
+            MultivariateNormal(means, scale_tril=self._scale_tril, validate_args=False),
+            validate_args=False,
+        ))
 
     # -- structure -------------------------------------------------------------------------
     @property
@@ -92,10 +99,7 @@ class GaussianMixture:
         return torch.diagonal(self.covariances, dim1=1, dim2=2).sqrt()
 
     def distribution(self) -> MixtureSameFamily:
-        return MixtureSameFamily(
-            Categorical(probs=self.weights),
-            MultivariateNormal(self.means, scale_tril=self._scale_tril),
-        )
+        return self._distribution
 
     # -- density ---------------------------------------------------------------------------
     def log_prob(self, x: Any) -> torch.Tensor:

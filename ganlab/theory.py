@@ -21,14 +21,15 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.special import expit
 
 from .divergences import (
     Estimate,
+    MixtureLogDensity,
     seeded_generator,
     mean_and_standard_error,
     check_density_target,
     check_pair,
-    check_probability_vector,
     integrate_over_modes,
     resolve_method,
 )
@@ -64,7 +65,9 @@ def pointwise_maximiser(a: Any, b: Any) -> np.ndarray | float:
     """
     a, b = _nonnegative_array("a", a), _nonnegative_array("b", b)
     if np.any(a + b == 0):
-        raise ValueError(f"a + b must be > 0 (the maximiser is undefined at a = b = 0), got a={a.tolist()}, b={b.tolist()}")
+        raise ValueError(
+            f"a + b must be > 0 (the maximiser is undefined at a = b = 0), got a={a.tolist()}, b={b.tolist()}"
+        )
     out = a / (a + b)
     return float(out) if out.ndim == 0 else out
 
@@ -85,10 +88,30 @@ def optimal_discriminator(p_data: Any, p_g: Any, x: Any, *, real_label: int = 1)
     real_label = check_label(real_label)
     kind, p_data, p_g = check_pair(p_data, p_g)
     if kind != "target":
-        raise ValueError("optimal_discriminator needs targets with densities; for probability vectors use pointwise_maximiser")
+        raise ValueError(
+            "optimal_discriminator needs targets with densities; for probability vectors use pointwise_maximiser"
+        )
     pts = check_cloud("x", x, dim=p_data.dim).to(torch.float64)
     logit = p_data.log_prob(pts) - p_g.log_prob(pts)
     return torch.sigmoid(logit if real_label == 1 else -logit)
+
+
+def make_optimal_discriminator(p_data: Any, p_g: Any, *, real_label: int = 1) -> Discriminator:
+    """D* as a reusable callable on [n, d] points: the same σ(log p_data − log p_g) as
+    ``optimal_discriminator``, with both log-densities precomputed in numpy
+    (``MixtureLogDensity``), cheap enough to call inside quadrature."""
+    real_label = check_label(real_label)
+    kind, p_data, p_g = check_pair(p_data, p_g)
+    if kind != "target":
+        raise ValueError("make_optimal_discriminator needs targets with densities")
+    log_p, log_q = MixtureLogDensity(p_data), MixtureLogDensity(p_g)
+    sign = 1.0 if real_label == 1 else -1.0
+
+    def d_star(x: Any) -> torch.Tensor:
+        pts = check_cloud("x", x, dim=p_data.dim).to(torch.float64).numpy()
+        return torch.sigmoid(torch.from_numpy(sign * (log_p(pts) - log_q(pts))))
+
+    return d_star
 
 
 def _log_optimal_discriminator(lp: np.ndarray, lq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -112,9 +135,9 @@ def value_function_discrete(d: Any, p_data: Any, p_g: Any) -> float:
     d = np.asarray(d, dtype=np.float64)
     if d.shape != p.shape or np.any(~np.isfinite(d)) or np.any((d < 0) | (d > 1)):
         raise ValueError(f"d must be {p.size} probabilities in [0, 1], got {d.tolist()}")
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0·log 0 is masked to 0 below
         log_d, log_1md = np.log(d), np.log1p(-d)
-    return float(np.sum(np.where(p > 0, p * log_d, 0.0)) + np.sum(np.where(q > 0, q * log_1md, 0.0)))
+        return float(np.sum(np.where(p > 0, p * log_d, 0.0)) + np.sum(np.where(q > 0, q * log_1md, 0.0)))
 
 
 def value_function(
@@ -164,9 +187,7 @@ def virtual_criterion_discrete(p_data: Any, p_g: Any) -> float:
     return float(np.sum(a) + np.sum(b))
 
 
-def virtual_criterion(
-    p_data: Any, p_g: Any, *, method: str = "auto", n: int = 50_000, seed: int = 0
-) -> Estimate:
+def virtual_criterion(p_data: Any, p_g: Any, *, method: str = "auto", n: int = 50_000, seed: int = 0) -> Estimate:
     """C(G) = max_D V(D, G) = V(D*, G)
            = E_{p_data}[log(p_data/(p_data + p_g))] + E_{p_g}[log(p_g/(p_data + p_g))].
 
@@ -207,7 +228,7 @@ def minimax_generator_gradient(logit: Any) -> np.ndarray | float:
 def nonsaturating_generator_gradient(logit: Any) -> np.ndarray | float:
     """d/dl [−log σ(l)] = −(1 − σ(l)): the non-saturating loss −log D(G(z))'s slope in l; it
     tends to −1 as D(G(z)) → 0."""
-    out = _sigmoid(logit) - 1.0
+    out = -_sigmoid(-np.asarray(logit, dtype=np.float64))  # 1 − σ(l) = σ(−l), no cancellation
     return float(out) if out.ndim == 0 else out
 
 
@@ -228,7 +249,7 @@ def _sigmoid(logit: Any) -> np.ndarray:
     l = np.asarray(logit, dtype=np.float64)
     if np.any(np.isnan(l)):
         raise ValueError(f"logit must not be NaN, got {l.tolist()}")
-    return 0.5 * (1.0 + np.tanh(0.5 * l))  # σ(l) without overflow in exp(−l)
+    return expit(l)
 
 
 # -- maximum likelihood = minimum KL ------------------------------------------------------------

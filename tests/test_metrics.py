@@ -51,7 +51,9 @@ def kl_bound(n_hq: int, n_modes: int, q: float = 0.999) -> float:
     return scipy.stats.chi2.ppf(q, n_modes - 1) / (2 * n_hq)
 
 
-def pacgan_reference(points: np.ndarray, means: np.ndarray, variances: np.ndarray, dis_thre: float = 3.0):
+def pacgan_reference(
+    points: np.ndarray, means: np.ndarray, variances: np.ndarray, dis_thre: float = 3.0
+):
     """Independent re-implementation of PacGAN's MetricLogger loop
     (fjxmlzn/PacGAN, synthetic_data_experiments/PacGAN/pacgan/extensions.py): per-sample loop over
     modes, distance sqrt(Σ d² / diag(variance)), strict ``<`` for the running minimum and for the
@@ -93,8 +95,8 @@ def test_nearest_mode_ties_go_to_lowest_index_like_pacgan():
     assert nearest_mode(x, t_rev)[0].tolist() == [0, 0]
 
 
-@settings(max_examples=25, deadline=None)
-@given(n=st.integers(1, 200), chunk=st.integers(1, 250), seed=st.integers(0, 2**16))
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(1, 64), chunk=st.integers(1, 70), seed=st.integers(0, 2**16))
 def test_nearest_mode_is_independent_of_chunking(n, chunk, seed):
     """Property: the result does not depend on the chunk size (every row is computed once, in
     order), and equals a brute-force [n, K] evaluation."""
@@ -219,7 +221,8 @@ def test_samples_far_from_every_centre():
 def test_mode_metrics_is_a_frozen_dataclass():
     m = mode_metrics(grid().centres, grid())
     assert isinstance(m, ModeMetrics)
-    assert (m.modes_captured, m.n_modes, m.high_quality_fraction, m.reverse_kl) == (25, 25, 1.0, 0.0)
+    assert (m.modes_captured, m.n_modes, m.high_quality_fraction) == (25, 25, 1.0)
+    assert m.reverse_kl == pytest.approx(0.0, abs=1e-15)  # p̂ = w = 1/25
     with pytest.raises(AttributeError):
         m.modes_captured = 3  # type: ignore[misc]
 
@@ -246,7 +249,7 @@ def separated_target(draw):
     return t
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_modes_captured_equals_distinct_modes_sampled(data):
     """Property: when every sample lies within 1 std (per dimension, ‖u‖ <= 0.99 < 3) of the centre
@@ -256,7 +259,8 @@ def test_modes_captured_equals_distinct_modes_sampled(data):
     t = data.draw(separated_target())
     modes = data.draw(st.lists(st.integers(0, t.n_modes - 1), min_size=1, max_size=80))
     seed = data.draw(st.integers(0, 2**31 - 1))
-    u = (torch.rand(len(modes), 2, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) - 0.5) * 1.4
+    g = torch.Generator().manual_seed(seed)
+    u = (torch.rand(len(modes), 2, generator=g, dtype=torch.float64) - 0.5) * 1.4
     x = t.centres[modes] + u * t.mode_stds[modes]
     m = mode_metrics(x, t)
     counts = Counter(modes)
@@ -380,9 +384,10 @@ def test_knn_metrics_same_distribution_near_one_and_mode_dropping_lowers_recall(
 def test_knn_metrics_do_not_depend_on_chunking(monkeypatch):
     t = grid()
     real, fake = t.sample(300, 1), sub_mixture(t, list(range(10))).sample(250, 2)
-    x = t.sample(200, 3) * 1.2
+    x = t.sample(1000, 3) * 1.2
     ref = (precision_recall(real, fake, k=3), density_coverage(real, fake, k=3), nearest_mode(x, t))
-    monkeypatch.setattr(metrics, "_CHUNK_ELEMENTS", 1000)  # a few rows per chunk
+    # 66 rows of 300 per chunk (4 full chunks and a short one); 400 rows of 1000 for nearest_mode
+    monkeypatch.setattr(metrics, "_CHUNK_ELEMENTS", 20_000)
     got = (precision_recall(real, fake, k=3), density_coverage(real, fake, k=3), nearest_mode(x, t))
     assert got[0] == ref[0] and got[1] == ref[1]
     assert torch.equal(got[2][0], ref[2][0]) and torch.equal(got[2][1], ref[2][1])
@@ -415,7 +420,8 @@ def test_w1_to_target_known_answers():
     assert w1_to_target(y, t, n=400, seed=2) == pytest.approx(0.0, abs=1e-12)
     # translating a cloud by v moves it exactly ‖v‖ = 5 in W1 (mean shift lower bound, identity
     # coupling upper bound)
-    assert w1_to_target(y + torch.tensor([3.0, 4.0], dtype=torch.float64), t, n=400, seed=2) == pytest.approx(5.0, rel=1e-9)
+    shifted = y + torch.tensor([3.0, 4.0], dtype=torch.float64)
+    assert w1_to_target(shifted, t, n=400, seed=2) == pytest.approx(5.0, rel=1e-9)
     # same seed, same value; another target cloud gives another (positive) value
     x = t.sample(300, 9)
     a, b = w1_to_target(x, t, n=400, seed=0), w1_to_target(x, t, n=400, seed=0)
