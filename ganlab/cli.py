@@ -72,9 +72,17 @@ def build_config(args: argparse.Namespace, base=None):
     method, name = base.method, base.method_name
     if args.method is not None and args.method != name:
         method, name = make_method(args.method), args.method
+    grid = dict(base.grid)
+    for spec in args.grid or []:
+        key, _, values = spec.partition("=")
+        try:
+            grid[key.strip()] = tuple(float(v) for v in values.split(","))
+        except ValueError:
+            raise ValueError(f"--grid {spec!r}: expected FIELD=V1,V2,... with numbers") from None
     m_over = {f: getattr(args, a) for a, (f, _) in METHOD_FLAGS.items() if getattr(args, a) is not None}
     r_over = {f: getattr(args, a) for a, (f, _) in RUN_FLAGS.items() if getattr(args, a) is not None}
-    return dataclasses.replace(base, method=dataclasses.replace(method, **m_over), method_name=name, **r_over)
+    return dataclasses.replace(base, method=dataclasses.replace(method, **m_over), method_name=name, grid=grid,
+                               **r_over)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -106,8 +114,11 @@ def _train(args: argparse.Namespace) -> int:
 
 def _print_summary(summary: dict[str, Any], path: Path) -> None:
     print(f"step {summary['step']}, results in {path}")
-    for key, agg in summary["aggregate"].items():
-        print(f"  {key:22s} {agg['mean']:.4f} ± {agg['stderr']:.4f} (s.e., n = {agg['n']})")
+    for group in summary["groups"]:
+        if group["hyper"]:
+            print("  " + ", ".join(f"{k} = {v:g}" for k, v in group["hyper"].items()))
+        for key, agg in group["aggregate"].items():
+            print(f"  {key:22s} {agg['mean']:.4f} ± {agg['stderr']:.4f} (s.e., n = {agg['n']})")
     for d in summary["divergences"]:
         print(f"  diverged: member {d['member']} (seed {d['seed']}) at step {d['step']}")
 
@@ -135,6 +146,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--out", help="new output folder (must not exist or be empty)")
     t.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint")
     t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--grid", action="append", metavar="FIELD=V1,V2",
+                   help="train every seed at each value too (fields: lr_d, lr_g, gp_lambda, clip); repeatable")
     for a, (_, conv) in {**METHOD_FLAGS, **RUN_FLAGS}.items():
         t.add_argument("--" + a.replace("_", "-"), dest=a, type=conv)
     t.set_defaults(func=_train)

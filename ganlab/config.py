@@ -4,6 +4,7 @@ through JSON (a run directory's ``config.json`` rebuilds the exact run)."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,16 @@ from .validation import check_choice, check_int
 
 DTYPES = ("float32", "float64")
 NOISES = ("normal", "uniform")
+# method fields a grid may vary across the members of one batched run
+GRID_FIELDS = ("lr_d", "lr_g", "gp_lambda", "clip")
+
+
+@dataclass(frozen=True)
+class Member:
+    """One GAN of a batched run: its seed and the grid point it trains with."""
+
+    seed: int
+    hyper: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -26,6 +37,9 @@ class TrainConfig:
         of that size per seed once and iterates over it in shuffled epochs (PacGAN: 100,000).
     eval_every / eval_samples: mode metrics on this many generated samples every so many steps.
     checkpoint_every: steps between checkpoints (a checkpoint is also written at the end).
+    grid: method fields (GRID_FIELDS) → values; the run trains every seed at every point of the
+        grid's Cartesian product, members ordered point by point. The seeds repeat across points,
+        so points are compared on the same initial weights and data (common random numbers).
     """
 
     target: str = "ring8"
@@ -44,6 +58,7 @@ class TrainConfig:
     eval_every: int = 500
     eval_samples: int = 2500
     checkpoint_every: int = 1000
+    grid: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_choice("target", self.target, TARGETS)
@@ -71,6 +86,27 @@ class TrainConfig:
         if not self.device.startswith(("cpu", "cuda")):
             raise ValueError(f"device must be 'cpu' or 'cuda[:i]', got {self.device!r}")
         make_target(self.target, **self.target_kwargs)  # bad target parameters fail here, not mid-run
+        self._check_grid()
+
+    def _check_grid(self) -> None:
+        grid = {}
+        for key, values in self.grid.items():
+            check_choice("grid field", key, GRID_FIELDS)
+            values = tuple(float(v) for v in (values if isinstance(values, (list, tuple)) else [values]))
+            if not values:
+                raise ValueError(f"grid field {key!r} has no values")
+            grid[key] = values
+        object.__setattr__(self, "grid", grid)
+        for point in self.grid_points():
+            dataclasses.replace(self.method, **point)  # each point is a valid method
+
+    def grid_points(self) -> list[dict[str, float]]:
+        keys = list(self.grid)
+        return [dict(zip(keys, vals)) for vals in itertools.product(*self.grid.values())]
+
+    def members(self) -> list[Member]:
+        """Every (grid point, seed), point-major: member i trains seed seeds[i % len(seeds)]."""
+        return [Member(seed, point) for point in self.grid_points() for seed in self.seeds]
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -85,4 +121,5 @@ class TrainConfig:
         d["generator"] = NetSpec(**d["generator"])
         d["discriminator"] = NetSpec(**d["discriminator"])
         d["seeds"] = tuple(d["seeds"])
+        d["grid"] = {k: tuple(v) for k, v in d.get("grid", {}).items()}
         return cls(**d)

@@ -38,10 +38,12 @@ class Divergence:
     step: int
     d_loss: float
     g_loss: float
+    hyper: dict[str, float] = field(default_factory=dict)
 
     def message(self) -> str:
+        where = f"seed {self.seed}" + "".join(f", {k}={v:g}" for k, v in self.hyper.items())
         return (
-            f"member {self.member} (seed {self.seed}) diverged at step {self.step}: "
+            f"member {self.member} ({where}) diverged at step {self.step}: "
             f"d_loss={self.d_loss}, g_loss={self.g_loss}; frozen at its last evaluated weights, "
             f"the other members go on"
         )
@@ -71,13 +73,16 @@ class Trainer:
         m = cfg.method
         self.G = MLP(cfg.generator, cfg.noise_dim, self.target.dim)
         self.D = MLP(cfg.discriminator, self.target.dim * m.pack, 1)
-        self.n = len(cfg.seeds)
-        self.gens = [torch.Generator().manual_seed(s) for s in cfg.seeds]
+        self.members = cfg.members()
+        self.seeds = [mb.seed for mb in self.members]
+        self.n = len(self.members)
+        self.hyper = {k: torch.tensor([mb.hyper[k] for mb in self.members], dtype=torch.float64) for k in cfg.grid}
+        self.gens = [torch.Generator().manual_seed(s) for s in self.seeds]
         self.params_g = self._leaves(self.G.init_params(self.gens, self.dtype))
         self.params_d = self._leaves(self.D.init_params(self.gens, self.dtype))
         self.datasets = self._draw_datasets()
-        self.opt_g = OPTIMIZERS[m.optimizer](list(self.params_g.values()), m.lr_g, m)
-        self.opt_d = OPTIMIZERS[m.optimizer](list(self.params_d.values()), m.lr_d, m)
+        self.opt_g = OPTIMIZERS[m.optimizer](list(self.params_g.values()), self.hyperparameter("lr_g"), m)
+        self.opt_d = OPTIMIZERS[m.optimizer](list(self.params_d.values()), self.hyperparameter("lr_d"), m)
         self.step = 0
         self.batches_drawn = 0
         self.alive = torch.ones(self.n, dtype=torch.bool)
@@ -88,6 +93,17 @@ class Trainer:
         self._epoch_cache: tuple[int, torch.Tensor] | None = None
 
     # -- state -------------------------------------------------------------------------------
+    def hyperparameter(self, name: str):
+        """The method's value, or a tensor [N] of per-member values when the grid varies it."""
+        return self.hyper[name] if name in self.hyper else getattr(self.cfg.method, name)
+
+    def _per_member_view(self, name: str, like: torch.Tensor):
+        """A hyperparameter shaped to broadcast over a batched tensor's member dimension."""
+        v = self.hyperparameter(name)
+        if isinstance(v, torch.Tensor):
+            return v.to(like.device, like.dtype).view(-1, *[1] * (like.ndim - 1))
+        return v
+
     def _leaves(self, params: Params) -> Params:
         return {k: v.to(self.device).requires_grad_(True) for k, v in params.items()}
 
@@ -128,7 +144,7 @@ class Trainer:
         self.batches_drawn += 1
         if self._epoch_cache is None or self._epoch_cache[0] != epoch:
             perms = torch.stack(
-                [torch.randperm(size, generator=derived_generator(s, "epoch", epoch)) for s in self.cfg.seeds]
+                [torch.randperm(size, generator=derived_generator(s, "epoch", epoch)) for s in self.seeds]
             )
             self._epoch_cache = (epoch, perms)
         idx = self._epoch_cache[1][:, pos * n : (pos + 1) * n]
@@ -155,11 +171,14 @@ class Trainer:
     def d_loss(self, params_d: Params, real: torch.Tensor, fake: torch.Tensor, alpha=None) -> torch.Tensor:
         m = self.cfg.method
         loss = LOSSES[m.loss].discriminator(self.discriminate(params_d, real), self.discriminate(params_d, fake))
-        if m.gp_lambda:
-            loss = loss + m.gp_lambda * gradient_penalty(
-                lambda x: self.D(params_d, x), self.pack(real), self.pack(fake), alpha
-            )
+        if self.uses_gradient_penalty:
+            gp = gradient_penalty(lambda x: self.D(params_d, x), self.pack(real), self.pack(fake), alpha)
+            loss = loss + self._per_member_view("gp_lambda", gp) * gp
         return loss
+
+    @property
+    def uses_gradient_penalty(self) -> bool:
+        return "gp_lambda" in self.hyper or self.cfg.method.gp_lambda > 0
 
     def g_loss(self, params_d: Params, fake: torch.Tensor) -> torch.Tensor:
         m = self.cfg.method
@@ -179,7 +198,7 @@ class Trainer:
             loss = self.d_loss(params, real, fake if second else fake.detach())
             grads = torch.autograd.grad(loss.sum(), list(params.values()), create_graph=second)
             for (k, p), g in zip(list(params.items()), grads):
-                params[k], states[k] = update(p, g, states[k], m.lr_d, m)
+                params[k], states[k] = update(p, g, states[k], self._per_member_view("lr_d", p), m)
         return params if second else {k: v.detach() for k, v in params.items()}
 
     def _apply(self, opt: torch.optim.Optimizer, params: Params, grads) -> None:
@@ -198,7 +217,7 @@ class Trainer:
         for k in range(m.d_steps):
             real, z = self.real(batch), self.noise(batch)
             alpha = self._per_member(lambda g: torch.rand(m.batch_size, generator=g, dtype=torch.float64)) \
-                if m.gp_lambda else None
+                if self.uses_gradient_penalty else None
             with torch.no_grad():
                 fake = self.generate_batch(z)
             d_loss = self.d_loss(self.params_d, real, fake, alpha)
@@ -223,11 +242,12 @@ class Trainer:
         return losses
 
     def _clip(self) -> None:
-        c = self.cfg.method.clip
-        if c is not None:
-            with torch.no_grad():
-                for p in self.params_d.values():
-                    p.clamp_(-c, c)
+        if self.hyperparameter("clip") is None:
+            return
+        with torch.no_grad():
+            for p in self.params_d.values():
+                c = self._per_member_view("clip", p)
+                p.clamp_(-c, c)
 
     # -- divergence --------------------------------------------------------------------------
     def _check_finite(self, losses: StepLosses) -> None:
@@ -245,7 +265,7 @@ class Trainer:
         """Restore member i's last evaluated weights and zero its optimizer state, so that
         updates (gradients masked to 0) leave it where it was."""
         self.alive[i] = False
-        self.divergences.append(Divergence(i, self.cfg.seeds[i], self.step, d_loss, g_loss))
+        self.divergences.append(Divergence(i, self.seeds[i], self.step, d_loss, g_loss, self.members[i].hyper))
         with torch.no_grad():
             for params, snap, opt in ((self.params_g, self.snapshot["g"], self.opt_g),
                                       (self.params_d, self.snapshot["d"], self.opt_d)):
@@ -260,7 +280,7 @@ class Trainer:
     def generate(self, n: int, tag: str = "eval") -> torch.Tensor:
         """n samples per member [N, n, d] from noise derived from (seed, tag, step)."""
         zd = self.cfg.noise_dim
-        gens = [derived_generator(s, tag, self.step) for s in self.cfg.seeds]
+        gens = [derived_generator(s, tag, self.step) for s in self.seeds]
         if self.cfg.noise == "normal":
             z = torch.stack([torch.randn(n, zd, generator=g, dtype=torch.float64) for g in gens])
         else:
@@ -278,8 +298,9 @@ class Trainer:
             self._freeze(i, math.nan, math.nan)
         r = self.running
         rows = []
-        for i, seed in enumerate(self.cfg.seeds):
-            row: dict[str, Any] = {"step": self.step, "member": i, "seed": seed, "alive": bool(self.alive[i])}
+        for i, (seed, member) in enumerate(zip(self.seeds, self.members)):
+            row: dict[str, Any] = {"step": self.step, "member": i, "seed": seed, **member.hyper,
+                                   "alive": bool(self.alive[i])}
             row["d_loss"] = float(r.d_sum[i] / r.count) if r.count else math.nan
             row["g_loss"] = float(r.g_sum[i] / r.count) if r.count else math.nan
             if self.target.has_density and bool(self.alive[i]):

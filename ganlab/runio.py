@@ -111,9 +111,14 @@ class RunDir:
         w.writerows(rows)
         _atomic_write(self.path / "metrics.csv", buf.getvalue().encode())
 
-    def write_samples(self, samples: torch.Tensor, seeds: tuple[int, ...]) -> None:
+    def write_samples(self, samples: torch.Tensor, seeds: list[int], members: list | None = None) -> None:
+        """samples [N, n, d], the seed of each member and, for a grid, each member's values."""
+        grid = {}
+        for m in members or []:
+            for k, v in m.hyper.items():
+                grid.setdefault(k, []).append(v)
         buf = io.BytesIO()
-        np.savez(buf, samples=samples.numpy(), seeds=np.asarray(seeds))
+        np.savez(buf, samples=samples.numpy(), seeds=np.asarray(seeds), **{k: np.asarray(v) for k, v in grid.items()})
         _atomic_write(self.path / "samples.npz", buf.getvalue())
 
     def write_summary(self, summary: dict[str, Any]) -> None:

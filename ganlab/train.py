@@ -53,7 +53,7 @@ def _w1_to_target(trainer: Trainer, samples: torch.Tensor) -> list[float]:
     from .wasserstein import w1
 
     out = []
-    for i, seed in enumerate(trainer.cfg.seeds):
+    for i, seed in enumerate(trainer.seeds):
         if not bool(trainer.alive[i]):
             out.append(math.nan)
             continue
@@ -62,22 +62,33 @@ def _w1_to_target(trainer: Trainer, samples: torch.Tensor) -> list[float]:
     return out
 
 
-def _summary(trainer: Trainer, w1s: list[float]) -> dict[str, Any]:
-    last = {r["member"]: r for r in trainer.history if r["step"] == trainer.step}
-    members = []
-    for i, seed in enumerate(trainer.cfg.seeds):
-        row = dict(last.get(i, {"member": i, "seed": seed}))
-        row["w1"] = w1s[i]
-        members.append(row)
-    summary: dict[str, Any] = {"step": trainer.step, "members": members, "aggregate": {}}
-    alive = [r for r in members if r.get("alive", True)]
+def _aggregate(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """mean, std, standard error and n over the seeds still alive, per metric."""
+    out = {}
+    alive = [r for r in rows if r.get("alive", True)]
     for key in ("modes_captured", "high_quality_fraction", "reverse_kl", "w1"):
         vals = [float(r[key]) for r in alive if key in r and math.isfinite(float(r[key]))]
         if vals:
             sd = statistics.stdev(vals) if len(vals) > 1 else math.nan
-            summary["aggregate"][key] = {
-                "mean": statistics.fmean(vals), "std": sd, "stderr": sd / math.sqrt(len(vals)), "n": len(vals),
-            }
+            out[key] = {"mean": statistics.fmean(vals), "std": sd, "stderr": sd / math.sqrt(len(vals)), "n": len(vals)}
+    return out
+
+
+def _summary(trainer: Trainer, w1s: list[float]) -> dict[str, Any]:
+    """Final metrics per member, aggregated over seeds at each grid point."""
+    last = {r["member"]: r for r in trainer.history if r["step"] == trainer.step}
+    members = []
+    for i, seed in enumerate(trainer.seeds):
+        row = dict(last.get(i, {"member": i, "seed": seed, **trainer.members[i].hyper}))
+        row["w1"] = w1s[i]
+        members.append(row)
+    groups = []
+    for point in trainer.cfg.grid_points():
+        rows = [r for r, mb in zip(members, trainer.members) if mb.hyper == point]
+        groups.append({"hyper": point, "aggregate": _aggregate(rows)})
+    summary: dict[str, Any] = {"step": trainer.step, "members": members, "groups": groups}
+    if len(groups) == 1:
+        summary["aggregate"] = groups[0]["aggregate"]
     summary["divergences"] = [vars(d) for d in trainer.divergences]
     return summary
 
@@ -124,7 +135,7 @@ def run(trainer: Trainer, out: RunDir, progress: bool = True, stop_after: int | 
 def finish(trainer: Trainer, out: RunDir) -> dict[str, Any]:
     """Final samples, W1 to the target and the summary over seeds."""
     samples = trainer.generate(trainer.cfg.eval_samples, tag="final")
-    out.write_samples(samples, trainer.cfg.seeds)
+    out.write_samples(samples, trainer.seeds, trainer.members)
     summary = _summary(trainer, _w1_to_target(trainer, samples))
     out.write_summary(summary)
     return summary

@@ -110,3 +110,21 @@ def test_bad_train_input_is_named_before_any_work(tmp_path, capsys, argv, match)
     assert code == 2
     assert match in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_grid_run_reports_each_point_over_its_seeds(tmp_path):
+    out = tmp_path / "grid"
+    assert main([*ARGS, "--steps", "20", "--checkpoint-every", "20", "--grid", "lr_d=1e-4,1e-3",
+                 "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert [g["hyper"] for g in summary["groups"]] == [{"lr_d": 1e-4}, {"lr_d": 1e-3}]
+    assert all(g["aggregate"]["w1"]["n"] == 2 for g in summary["groups"])
+    rows = json.loads((out / "metrics.json").read_text())
+    assert [(r["seed"], r["lr_d"]) for r in rows if r["step"] == 20] == [(0, 1e-4), (1, 1e-4), (0, 1e-3), (1, 1e-3)]
+    saved = np.load(out / "samples.npz")
+    assert saved["samples"].shape[0] == 4 and list(saved["lr_d"]) == [1e-4, 1e-4, 1e-3, 1e-3]
+
+
+def test_bad_grid_flag_is_refused(tmp_path, capsys):
+    assert main([*ARGS, "--grid", "lr_d=fast", "--out", str(tmp_path / "g")]) == 2
+    assert "--grid 'lr_d=fast'" in capsys.readouterr().err
