@@ -170,9 +170,15 @@ class Trainer:
 
     def d_loss(self, params_d: Params, real: torch.Tensor, fake: torch.Tensor, alpha=None) -> torch.Tensor:
         m = self.cfg.method
-        loss = LOSSES[m.loss].discriminator(self.discriminate(params_d, real), self.discriminate(params_d, fake))
+        real_p, fake_p = self.pack(real), self.pack(fake)
+        if self.D.spec.batch_norm:  # statistics of each batch apart, as two separate calls
+            real_logits, fake_logits = self.D(params_d, real_p), self.D(params_d, fake_p)
+        else:  # rows are independent: one call on both batches makes larger, faster matmuls
+            real_logits, fake_logits = self.D(params_d, torch.cat([real_p, fake_p], dim=1)).split(
+                [real_p.shape[1], fake_p.shape[1]], dim=1)
+        loss = LOSSES[m.loss].discriminator(real_logits, fake_logits)
         if self.uses_gradient_penalty:
-            gp = gradient_penalty(lambda x: self.D(params_d, x), self.pack(real), self.pack(fake), alpha)
+            gp = gradient_penalty(lambda x: self.D(params_d, x), real_p, fake_p, alpha)
             loss = loss + self._per_member_view("gp_lambda", gp) * gp
         return loss
 

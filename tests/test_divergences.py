@@ -30,36 +30,12 @@ from ganlab.targets import (
     wgan_gp_25gaussians,
 )
 from ganlab.targets import GaussianMixture
+from strategies import prob_vectors, prob_pairs, mixtures_1d
 
 LOG2 = math.log(2.0)
 
 
 # -- strategies -------------------------------------------------------------------------------
-@st.composite
-def prob_vectors(draw, k=None, zeros=True):
-    """A probability vector over k outcomes; entries may be exactly 0 (but not all)."""
-    k = k or draw(st.integers(1, 6))
-    entry = st.one_of(st.just(0.0), st.floats(1e-4, 1.0)) if zeros else st.floats(1e-4, 1.0)
-    w = np.array(draw(st.lists(entry, min_size=k, max_size=k)))
-    if w.sum() == 0:
-        w[draw(st.integers(0, k - 1))] = 1.0
-    return w / w.sum()
-
-
-@st.composite
-def prob_pairs(draw, zeros=True):
-    k = draw(st.integers(1, 6))
-    return draw(prob_vectors(k, zeros)), draw(prob_vectors(k, zeros))
-
-
-@st.composite
-def mixtures_1d(draw, max_modes=3):
-    k = draw(st.integers(1, max_modes))
-    means = draw(st.lists(st.floats(-5, 5), min_size=k, max_size=k))
-    stds = draw(st.lists(st.floats(0.05, 2.0), min_size=k, max_size=k))
-    return mixture_1d(means, stds, draw(prob_vectors(k, zeros=False)))
-
-
 @st.composite
 def mixtures_2d(draw):
     """Random user mixtures in 2-D with full covariances; modes may overlap."""

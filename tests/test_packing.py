@@ -17,22 +17,7 @@ from ganlab.packing import (
     packed_tv_discrete,
 )
 from ganlab.targets import grid, isotropic_mixture
-
-
-@st.composite
-def prob_vectors(draw, k, zeros=True):
-    """A probability vector over k outcomes; entries may be exactly 0 (but not all)."""
-    entry = st.one_of(st.just(0.0), st.floats(1e-4, 1.0)) if zeros else st.floats(1e-4, 1.0)
-    w = np.array(draw(st.lists(entry, min_size=k, max_size=k)))
-    if w.sum() == 0:
-        w[draw(st.integers(0, k - 1))] = 1.0
-    return w / w.sum()
-
-
-@st.composite
-def prob_pairs(draw, max_k=6):
-    k = draw(st.integers(1, max_k))
-    return draw(prob_vectors(k)), draw(prob_vectors(k))
+from strategies import prob_vectors, prob_pairs
 
 
 def brute_force_packed_tv(p, q, m):

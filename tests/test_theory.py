@@ -28,32 +28,9 @@ from ganlab.theory import (
     virtual_criterion,
     virtual_criterion_discrete,
 )
+from strategies import prob_vectors, prob_pairs, mixtures_1d
 
 LOG4 = math.log(4.0)
-
-
-@st.composite
-def prob_vectors(draw, k, zeros=True):
-    """A probability vector over k outcomes; entries may be exactly 0 (but not all)."""
-    entry = st.one_of(st.just(0.0), st.floats(1e-4, 1.0)) if zeros else st.floats(1e-4, 1.0)
-    w = np.array(draw(st.lists(entry, min_size=k, max_size=k)))
-    if w.sum() == 0:
-        w[draw(st.integers(0, k - 1))] = 1.0
-    return w / w.sum()
-
-
-@st.composite
-def prob_pairs(draw):
-    k = draw(st.integers(1, 6))
-    return draw(prob_vectors(k)), draw(prob_vectors(k))
-
-
-@st.composite
-def mixtures_1d(draw, max_modes=3):
-    k = draw(st.integers(1, max_modes))
-    means = draw(st.lists(st.floats(-5, 5), min_size=k, max_size=k))
-    stds = draw(st.lists(st.floats(0.05, 2.0), min_size=k, max_size=k))
-    return mixture_1d(means, stds, draw(prob_vectors(k, zeros=False)))
 
 
 # -- Proposition 1 -------------------------------------------------------------------------------
