@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
 import json
 import sys
 from collections.abc import Callable
@@ -53,25 +54,40 @@ def _verify(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _seeds(args: argparse.Namespace, default_count: int) -> tuple[int, ...]:
+    count = default_count if args.seeds is None else args.seeds
+    return tuple(range(args.seed_start, args.seed_start + count))
+
+
 def build_config(args: argparse.Namespace, base=None):
-    """The run's TrainConfig: ``base`` (a saved config when resuming) or the preset, then
-    --method (its registry defaults), then every flag the user gave."""
-    from .methods import make_method
-    from .presets import make_preset
+    """The run's TrainConfig: ``base`` (a saved config when resuming) or the preset (given the
+    method when the preset takes one), then every flag the user gave."""
+    from .presets import PRESETS, make_preset
 
     if base is None:
+        preset = args.preset or "quick"
         kw: dict[str, Any] = {}
         if args.target is not None:
             kw["target"] = args.target
-        if args.seeds is not None:
-            kw["seeds"] = tuple(range(args.seed_start, args.seed_start + args.seeds))
-        base = make_preset(args.preset, **kw)
-    elif args.target is not None or args.seeds is not None:
-        seeds = base.seeds if args.seeds is None else tuple(range(args.seed_start, args.seed_start + args.seeds))
+        takes_method = "method" in inspect.signature(PRESETS[preset]).parameters
+        if args.method is not None:
+            if not takes_method and args.method != make_preset(preset).method_name:
+                raise ValueError(
+                    f"preset {preset!r} fixes its method ({make_preset(preset).method_name}); change it "
+                    f"with --pack, --unroll, --d-steps, ... rather than --method {args.method}"
+                )
+            if takes_method:
+                kw["method"] = args.method
+        base = make_preset(preset, **kw)
+        base = dataclasses.replace(base, seeds=_seeds(args, len(base.seeds)))
+    else:
+        if args.preset is not None:
+            raise ValueError("--preset applies to a new run; a resumed run keeps its saved configuration")
+        if args.method is not None and args.method != base.method_name:
+            raise ValueError(f"refusing to resume with a different configuration: method_name: saved "
+                             f"{base.method_name!r}, given {args.method!r}")
+        seeds = base.seeds if args.seeds is None and args.seed_start == 0 else _seeds(args, len(base.seeds))
         base = dataclasses.replace(base, target=args.target or base.target, seeds=seeds)
-    method, name = base.method, base.method_name
-    if args.method is not None and args.method != name:
-        method, name = make_method(args.method), args.method
     grid = dict(base.grid)
     for spec in args.grid or []:
         key, _, values = spec.partition("=")
@@ -81,8 +97,7 @@ def build_config(args: argparse.Namespace, base=None):
             raise ValueError(f"--grid {spec!r}: expected FIELD=V1,V2,... with numbers") from None
     m_over = {f: getattr(args, a) for a, (f, _) in METHOD_FLAGS.items() if getattr(args, a) is not None}
     r_over = {f: getattr(args, a) for a, (f, _) in RUN_FLAGS.items() if getattr(args, a) is not None}
-    return dataclasses.replace(base, method=dataclasses.replace(method, **m_over), method_name=name, grid=grid,
-                               **r_over)
+    return dataclasses.replace(base, method=dataclasses.replace(base.method, **m_over), grid=grid, **r_over)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -101,7 +116,10 @@ def _train(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if trainer.step >= trainer.cfg.steps:
-        print(f"{run.path} has already finished its {trainer.cfg.steps} steps")
+        if not (run.path / "summary.json").exists():  # killed while writing its final results
+            _print_summary(train.finish(trainer, run), run.path)
+        else:
+            print(f"{run.path} has already finished its {trainer.cfg.steps} steps")
         return 0
     try:
         summary = train.run(trainer, run, progress=not args.no_progress)
@@ -138,7 +156,7 @@ def _parser() -> argparse.ArgumentParser:
     v.set_defaults(func=_verify)
 
     t = sub.add_parser("train", help="train GANs (one per seed) on a toy target")
-    t.add_argument("--preset", default="quick", choices=sorted(PRESETS))
+    t.add_argument("--preset", choices=sorted(PRESETS), help="protocol to start from (default quick)")
     t.add_argument("--target", choices=sorted(TARGETS))
     t.add_argument("--method", choices=sorted(METHODS))
     t.add_argument("--seeds", type=int, help="number of seeds (independent GANs)")

@@ -13,6 +13,7 @@ from .methods import METHODS, MethodConfig
 from .nets import NetSpec
 from .targets import TARGETS, make_target
 from .validation import check_choice, check_int
+from .wasserstein import MAX_EMD_POINTS
 
 DTYPES = ("float32", "float64")
 NOISES = ("normal", "uniform")
@@ -69,6 +70,8 @@ class TrainConfig:
         check_choice("dtype", self.dtype, DTYPES)
         check_int("eval_every", self.eval_every)
         check_int("eval_samples", self.eval_samples)
+        if self.eval_samples > MAX_EMD_POINTS:  # the final exact W1 to the target needs n² memory
+            raise ValueError(f"eval_samples must be at most {MAX_EMD_POINTS} (exact W1), got {self.eval_samples}")
         check_int("checkpoint_every", self.checkpoint_every)
         seeds = tuple(self.seeds)
         if not seeds:

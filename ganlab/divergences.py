@@ -336,6 +336,11 @@ def _integrate_2d(
         res = cubature(
             lambda x: integrand(x, [log_p(x) for log_p in local]), a, b, rtol=rtol, atol=atol / len(cell_lo)
         )
+        if res.status != "converged":  # its error estimate would then widen every tolerance
+            raise RuntimeError(
+                f"2-D quadrature did not converge on cell {a.tolist()}–{b.tolist()} "
+                f"(estimate {float(res.estimate):.6g}, error {float(res.error):.3g})"
+            )
         total += float(res.estimate)
         error += float(res.error)
     # Tails outside the boxes: mass × the integrand's size per unit density at the box corners.

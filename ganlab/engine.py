@@ -57,9 +57,11 @@ class StepLosses:
 
 @dataclass
 class _Running:
+    """Sums of each member's finite losses since the last evaluation, and how many."""
+
     d_sum: torch.Tensor
     g_sum: torch.Tensor
-    count: int = 0
+    count: torch.Tensor
 
 
 class Trainer:
@@ -115,7 +117,7 @@ class Trainer:
 
     def _fresh_running(self) -> _Running:
         z = torch.zeros(self.n, dtype=torch.float64)
-        return _Running(z.clone(), z.clone())
+        return _Running(z.clone(), z.clone(), z.clone())
 
     # -- randomness, per member --------------------------------------------------------------
     def _per_member(self, draw) -> torch.Tensor:
@@ -263,7 +265,7 @@ class Trainer:
         ok = (finite & self.alive).to(r.d_sum.device)
         r.d_sum += torch.where(ok, losses.d_loss.double().cpu(), 0.0)
         r.g_sum += torch.where(ok, losses.g_loss.double().cpu(), 0.0)
-        r.count += 1
+        r.count += ok.double()
         for i in newly.nonzero().flatten().tolist():
             self._freeze(i, float(losses.d_loss[i]), float(losses.g_loss[i]))
 
@@ -307,8 +309,8 @@ class Trainer:
         for i, (seed, member) in enumerate(zip(self.seeds, self.members)):
             row: dict[str, Any] = {"step": self.step, "member": i, "seed": seed, **member.hyper,
                                    "alive": bool(self.alive[i])}
-            row["d_loss"] = float(r.d_sum[i] / r.count) if r.count else math.nan
-            row["g_loss"] = float(r.g_sum[i] / r.count) if r.count else math.nan
+            row["d_loss"] = float(r.d_sum[i] / r.count[i]) if r.count[i] else math.nan
+            row["g_loss"] = float(r.g_sum[i] / r.count[i]) if r.count[i] else math.nan
             if self.target.has_density and bool(self.alive[i]):
                 mm = mode_metrics(samples[i], self.target)
                 row.update(
@@ -358,6 +360,6 @@ class Trainer:
         self.alive = state["alive"].clone()
         self.snapshot = {w: {k: v.to(self.device) for k, v in s.items()} for w, s in state["snapshot"].items()}
         run = state["running"]
-        self.running = _Running(run["d_sum"].clone(), run["g_sum"].clone(), run["count"])
+        self.running = _Running(run["d_sum"].clone(), run["g_sum"].clone(), run["count"].clone())
         self.history = list(state["history"])
         self.divergences = [Divergence(**d) for d in state["divergences"]]

@@ -149,6 +149,11 @@ class MethodConfig:
             raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
         if self.unroll and self.loss != "gan":
             raise ValueError(f"unroll={self.unroll} is defined for the GAN loss, not loss {self.loss!r}")
+        if self.unroll and (self.gp_lambda or self.clip is not None):
+            raise ValueError(
+                f"unroll={self.unroll} with gp_lambda={self.gp_lambda} / clip={self.clip}: the unrolled "
+                "discriminator steps would leave out the penalty or the clipping; use one or the other"
+            )
 
 
 METHODS: dict[str, MethodConfig] = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import platform
 import sys
@@ -46,8 +47,20 @@ def _atomic_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _finite_or_none(obj: Any) -> Any:
+    """NaN and ±inf become null: JSON has no such numbers (strict parsers refuse them)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite_or_none(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite_or_none(v) for v in obj]
+    return obj
+
+
 def write_json(path: Path, obj: Any) -> None:
-    _atomic_write(path, (json.dumps(obj, indent=2, sort_keys=True, default=float) + "\n").encode())
+    text = json.dumps(_finite_or_none(obj), indent=2, sort_keys=True, default=float, allow_nan=False)
+    _atomic_write(path, (text + "\n").encode())
 
 
 class RunDir:

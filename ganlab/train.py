@@ -20,8 +20,8 @@ class AllMembersDiverged(RuntimeError):
 
 
 def start(cfg: TrainConfig, out: str, command: list[str] | None = None) -> tuple[Trainer, RunDir]:
-    run = RunDir.create(out, cfg, command)
-    return Trainer(cfg), run
+    trainer = Trainer(cfg)  # fails (e.g. no such device) before the folder exists
+    return trainer, RunDir.create(out, cfg, command)
 
 
 def resume(out: str, cfg: TrainConfig | None = None) -> tuple[Trainer, RunDir]:

