@@ -377,35 +377,32 @@ def seeded_generator(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(seed))
 
 
-def kl_divergence(p: Any, q: Any, *, method: str = "auto", n: int = 50_000, seed: int = 0) -> Estimate:
-    """KL(p‖q) = ∫ p log(p/q) (natural log); +inf when q = 0 somewhere p > 0 (discrete).
-
-    Monte Carlo: mean of log p(x) − log q(x) over x ~ p, with its standard error.
-    """
+def _estimate(
+    p: Any,
+    q: Any,
+    method: str,
+    n: int,
+    seed: int,
+    discrete: Callable[[np.ndarray, np.ndarray], float],
+    integrand: Integrand,
+    monte_carlo: Callable[[Any, Any, int, torch.Generator], Estimate],
+) -> Estimate:
+    """Exact for probability vectors, else quadrature or Monte Carlo as ``method`` resolves."""
     kind, p, q = check_pair(p, q)
     if kind == "discrete":
-        return Estimate(kl_discrete(p, q), 0.0, "exact")
+        return Estimate(discrete(p, q), 0.0, "exact")
     method, n = resolve_method(method, p.dim), check_int("n", n, minimum=2)
     if method == "quadrature":
-        return _quadrature(kl_integrand, p, q)
-    x = p.sample(n, seeded_generator(seed), dtype=torch.float64)
-    lp, lq = _log_probs_at(x, p, q)
+        return _quadrature(integrand, p, q)
+    return monte_carlo(p, q, n, seeded_generator(seed))
+
+
+def _kl_monte_carlo(p: Any, q: Any, n: int, g: torch.Generator) -> Estimate:
+    lp, lq = _log_probs_at(p.sample(n, g, dtype=torch.float64), p, q)
     return Estimate(*mean_and_standard_error(lp - lq), "monte_carlo")
 
 
-def jensen_shannon(p: Any, q: Any, *, method: str = "auto", n: int = 50_000, seed: int = 0) -> Estimate:
-    """JSD(p, q) = ½ KL(p‖m) + ½ KL(q‖m), m = (p + q)/2, natural log, so 0 ≤ JSD ≤ log 2.
-
-    Monte Carlo: ½ E_p[log(p/m)] + ½ E_q[log(q/m)] from n samples of each; standard error
-    ½ √(se_p² + se_q²).
-    """
-    kind, p, q = check_pair(p, q)
-    if kind == "discrete":
-        return Estimate(jsd_discrete(p, q), 0.0, "exact")
-    method, n = resolve_method(method, p.dim), check_int("n", n, minimum=2)
-    if method == "quadrature":
-        return _quadrature(jsd_integrand, p, q)
-    g = seeded_generator(seed)
+def _jsd_monte_carlo(p: Any, q: Any, n: int, g: torch.Generator) -> Estimate:
     x, y = p.sample(n, g, dtype=torch.float64), q.sample(n, g, dtype=torch.float64)
     lpx, lqx = _log_probs_at(x, p, q)
     lpy, lqy = _log_probs_at(y, p, q)
@@ -414,17 +411,31 @@ def jensen_shannon(p: Any, q: Any, *, method: str = "auto", n: int = 50_000, see
     return Estimate(0.5 * (mp + mq), 0.5 * math.hypot(sp, sq), "monte_carlo")
 
 
+def _tv_monte_carlo(p: Any, q: Any, n: int, g: torch.Generator) -> Estimate:
+    lp, lq = _log_probs_at(p.sample(n, g, dtype=torch.float64), p, q)
+    return Estimate(*mean_and_standard_error((-torch.expm1(lq - lp)).clamp(min=0.0)), "monte_carlo")
+
+
+def kl_divergence(p: Any, q: Any, *, method: str = "auto", n: int = 50_000, seed: int = 0) -> Estimate:
+    """KL(p‖q) = ∫ p log(p/q) (natural log); +inf when q = 0 somewhere p > 0 (discrete).
+
+    Monte Carlo: mean of log p(x) − log q(x) over x ~ p, with its standard error.
+    """
+    return _estimate(p, q, method, n, seed, kl_discrete, kl_integrand, _kl_monte_carlo)
+
+
+def jensen_shannon(p: Any, q: Any, *, method: str = "auto", n: int = 50_000, seed: int = 0) -> Estimate:
+    """JSD(p, q) = ½ KL(p‖m) + ½ KL(q‖m), m = (p + q)/2, natural log, so 0 ≤ JSD ≤ log 2.
+
+    Monte Carlo: ½ E_p[log(p/m)] + ½ E_q[log(q/m)] from n samples of each; standard error
+    ½ √(se_p² + se_q²).
+    """
+    return _estimate(p, q, method, n, seed, jsd_discrete, jsd_integrand, _jsd_monte_carlo)
+
+
 def total_variation(p: Any, q: Any, *, method: str = "auto", n: int = 50_000, seed: int = 0) -> Estimate:
     """TV(p, q) = ½ ∫ |p − q| = sup_A |P(A) − Q(A)|, in [0, 1].
 
     Monte Carlo: E_{x~p}[(1 − q(x)/p(x))_+], a mean of values in [0, 1], with its standard error.
     """
-    kind, p, q = check_pair(p, q)
-    if kind == "discrete":
-        return Estimate(tv_discrete(p, q), 0.0, "exact")
-    method, n = resolve_method(method, p.dim), check_int("n", n, minimum=2)
-    if method == "quadrature":
-        return _quadrature(tv_integrand, p, q)
-    x = p.sample(n, seeded_generator(seed), dtype=torch.float64)
-    lp, lq = _log_probs_at(x, p, q)
-    return Estimate(*mean_and_standard_error((-torch.expm1(lq - lp)).clamp(min=0.0)), "monte_carlo")
+    return _estimate(p, q, method, n, seed, tv_discrete, tv_integrand, _tv_monte_carlo)
