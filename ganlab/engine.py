@@ -120,9 +120,10 @@ class Trainer:
         return _Running(z.clone(), z.clone(), z.clone())
 
     # -- randomness, per member --------------------------------------------------------------
-    def _per_member(self, draw) -> torch.Tensor:
-        """Stack draw(generator_i) over members (outside any batched op: see module docstring)."""
-        return torch.stack([draw(g) for g in self.gens]).to(self.device, self.dtype)
+    def _per_member(self, draw, gens: list[torch.Generator] | None = None) -> torch.Tensor:
+        """Stack draw(generator_i) over members (outside any batched op: see module docstring);
+        the training generators unless ``gens`` are given."""
+        return torch.stack([draw(g) for g in gens or self.gens]).to(self.device, self.dtype)
 
     def _draw_datasets(self) -> torch.Tensor | None:
         size = self.cfg.dataset_size
@@ -130,11 +131,15 @@ class Trainer:
             return None
         return torch.stack([self.target.sample(size, g, dtype=torch.float64) for g in self.gens])
 
-    def noise(self, n: int) -> torch.Tensor:
+    def _noise_rows(self, g: torch.Generator, n: int) -> torch.Tensor:
+        """n rows of z ~ N(0, I) or U[−1, 1]^d, drawn in float64 so both dtypes see the same z."""
         zd = self.cfg.noise_dim
         if self.cfg.noise == "normal":
-            return self._per_member(lambda g: torch.randn(n, zd, generator=g, dtype=torch.float64))
-        return self._per_member(lambda g: 2 * torch.rand(n, zd, generator=g, dtype=torch.float64) - 1)
+            return torch.randn(n, zd, generator=g, dtype=torch.float64)
+        return 2 * torch.rand(n, zd, generator=g, dtype=torch.float64) - 1
+
+    def noise(self, n: int, gens: list[torch.Generator] | None = None) -> torch.Tensor:
+        return self._per_member(lambda g: self._noise_rows(g, n), gens)
 
     def real(self, n: int) -> torch.Tensor:
         """n target samples per member [N, n, d]: fresh, or the next slice of a shuffled epoch."""
@@ -287,13 +292,8 @@ class Trainer:
     @torch.no_grad()
     def generate(self, n: int, tag: str = "eval") -> torch.Tensor:
         """n samples per member [N, n, d] from noise derived from (seed, tag, step)."""
-        zd = self.cfg.noise_dim
-        gens = [derived_generator(s, tag, self.step) for s in self.seeds]
-        if self.cfg.noise == "normal":
-            z = torch.stack([torch.randn(n, zd, generator=g, dtype=torch.float64) for g in gens])
-        else:
-            z = torch.stack([2 * torch.rand(n, zd, generator=g, dtype=torch.float64) - 1 for g in gens])
-        return self.G(self.params_g, z.to(self.device, self.dtype)).float().cpu()
+        z = self.noise(n, [derived_generator(s, tag, self.step) for s in self.seeds])
+        return self.G(self.params_g, z).float().cpu()
 
     def evaluate(self) -> list[dict[str, Any]]:
         """Mode metrics of every member now; appends the rows to ``history`` and refreshes the
