@@ -93,9 +93,8 @@ def _summary(trainer: Trainer, w1s: list[float]) -> dict[str, Any]:
     return summary
 
 
-def run(trainer: Trainer, out: RunDir, progress: bool = True, stop_after: int | None = None) -> dict[str, Any] | None:
-    """Train to cfg.steps (or ``stop_after`` steps), evaluating and checkpointing on schedule.
-    Returns the final summary, or None when stopped early by ``stop_after``."""
+def run(trainer: Trainer, out: RunDir, progress: bool = True) -> dict[str, Any]:
+    """Train to cfg.steps, evaluating and checkpointing on schedule; returns the final summary."""
     cfg = trainer.cfg
     if trainer.step == 0 and not trainer.history:
         trainer.evaluate()
@@ -105,8 +104,6 @@ def run(trainer: Trainer, out: RunDir, progress: bool = True, stop_after: int | 
     reported = len(trainer.divergences)
     try:
         while trainer.step < cfg.steps:
-            if stop_after is not None and trainer.step >= stop_after:
-                return None
             trainer.train_step()
             bar.update(1)
             s = trainer.step
