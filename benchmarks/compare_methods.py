@@ -25,11 +25,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ganlab import train  # noqa: E402
-from ganlab.methods import METHODS  # noqa: E402
-from ganlab.presets import quick  # noqa: E402
-from ganlab.runio import versions  # noqa: E402
-from ganlab.targets import make_target  # noqa: E402
+import ganlab.training.runs as train  # noqa: E402
+from ganlab.training.methods import METHODS  # noqa: E402
+from ganlab.training.presets import quick  # noqa: E402
+from ganlab.training.rundir import versions  # noqa: E402
+from ganlab.theory.targets import make_target  # noqa: E402
 
 DEFAULT_FIGURE = Path(__file__).resolve().parent.parent / "figures" / "compare_methods.png"
 METRICS = ("modes_captured", "high_quality_fraction", "reverse_kl", "w1")

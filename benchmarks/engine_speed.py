@@ -132,8 +132,8 @@ def step_flops(cfg) -> tuple[float, float, float]:
     (≈ 2 F_D, not 3 F_D) and no layer computes the gradient of its data input, so the true count
     is lower by ≈ F_D + ε (≈ 7–8 % here). Batch norm, maxout, losses and Adam are not counted.
     """
-    from ganlab.nets import MLP
-    from ganlab.targets import make_target
+    from ganlab.models.mlp import MLP
+    from ganlab.theory.targets import make_target
 
     m = cfg.method
     dim = make_target(cfg.target, **cfg.target_kwargs).dim
@@ -143,7 +143,7 @@ def step_flops(cfg) -> tuple[float, float, float]:
 
 
 def size_configs() -> dict[str, Any]:
-    from ganlab.presets import pacgan, quick
+    from ganlab.training.presets import pacgan, quick
 
     small = quick(target="ring8", method="nonsaturating", seeds=(0,))
     pac = pacgan(target="grid25", pack=1, seeds=(0,))
@@ -155,8 +155,8 @@ def naive_setup(size: str, cfg, device: str) -> Setup:
     """NaiveGAN ignores cfg.device; on cuda its modules and draws are moved here."""
     import torch
 
-    from ganlab.methods import OPTIMIZERS
-    from ganlab.naive import NaiveGAN
+    from ganlab.training.methods import OPTIMIZERS
+    from ganlab.training.reference import NaiveGAN
 
     gan = NaiveGAN(cfg, seed=0)
     if device != "cpu":
@@ -172,7 +172,7 @@ def naive_setup(size: str, cfg, device: str) -> Setup:
 
 
 def engine_setup(size: str, cfg, n: int, device: str) -> Setup:
-    from ganlab.engine import Trainer
+    from ganlab.training.engine import Trainer
 
     trainer = Trainer(replace(cfg, seeds=tuple(range(n)), device=device))
     return Setup(f"{size} engine N={n}", size, "engine", n, trainer.train_step, n, n * step_flops(cfg)[0])

@@ -37,17 +37,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from ganlab.divergences import jensen_shannon  # noqa: E402
-from ganlab.packing import packed_total_variation, packed_tv_bounds  # noqa: E402
-from ganlab.targets import mixture_1d  # noqa: E402
-from ganlab.theory import (  # noqa: E402
+from ganlab.theory.divergences import jensen_shannon  # noqa: E402
+from ganlab.theory.packing import packed_total_variation, packed_tv_bounds  # noqa: E402
+from ganlab.theory.targets import mixture_1d  # noqa: E402
+from ganlab.theory.gan import (  # noqa: E402
     minimax_generator_gradient,
     nonsaturating_generator_gradient,
     nonsaturating_gradient_ratio,
     optimal_discriminator,
     virtual_criterion,
 )
-from ganlab.wasserstein import w1, wasserstein_1d  # noqa: E402
+from ganlab.theory.wasserstein import w1, wasserstein_1d  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 LOG2, LOG4 = math.log(2.0), math.log(4.0)

@@ -62,7 +62,7 @@ def _seeds(args: argparse.Namespace, default_count: int) -> tuple[int, ...]:
 def build_config(args: argparse.Namespace, base=None):
     """The run's TrainConfig: ``base`` (a saved config when resuming) or the preset (given the
     method when the preset takes one), then every flag the user gave."""
-    from .presets import PRESETS, make_preset
+    from .training.presets import PRESETS, make_preset
 
     if base is None:
         preset = args.preset or "quick"
@@ -101,7 +101,7 @@ def build_config(args: argparse.Namespace, base=None):
 
 
 def _train(args: argparse.Namespace) -> int:
-    from . import train
+    from .training import runs as train
 
     if (args.out is None) == (args.resume is None):
         print("error: give exactly one of --out DIR (a new run) or --resume DIR", file=sys.stderr)
@@ -142,9 +142,9 @@ def _print_summary(summary: dict[str, Any], path: Path) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .methods import METHODS
-    from .presets import PRESETS
-    from .targets import TARGETS
+    from .training.methods import METHODS
+    from .training.presets import PRESETS
+    from .theory.targets import TARGETS
 
     p = argparse.ArgumentParser(prog="ganlab", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)

@@ -3,7 +3,7 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from ganlab.targets import mixture_1d
+from ganlab.theory.targets import mixture_1d
 
 
 @st.composite

@@ -15,8 +15,8 @@ from torch import nn
 from .config import TrainConfig
 from .losses import LOSSES
 from .methods import OPTIMIZERS
-from .nets import ACTIVATIONS, MLP
-from .targets import make_target
+from ..models.mlp import ACTIVATIONS, MLP
+from ..theory.targets import make_target
 
 
 class Maxout(nn.Module):

@@ -8,7 +8,7 @@ import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ganlab.divergences import (
+from ganlab.theory.divergences import (
     Estimate,
     MixtureLogDensity,
     integrate_over_modes,
@@ -19,7 +19,7 @@ from ganlab.divergences import (
     total_variation,
     tv_discrete,
 )
-from ganlab.targets import (
+from ganlab.theory.targets import (
     SwissRoll,
     grid,
     isotropic_mixture,
@@ -29,7 +29,7 @@ from ganlab.targets import (
     wgan_gp_8gaussians,
     wgan_gp_25gaussians,
 )
-from ganlab.targets import GaussianMixture
+from ganlab.theory.targets import GaussianMixture
 from strategies import prob_vectors, prob_pairs, mixtures_1d
 
 LOG2 = math.log(2.0)

@@ -9,9 +9,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ganlab.divergences import jensen_shannon, jsd_discrete, kl_divergence
-from ganlab.targets import mixture_1d, ring
-from ganlab.theory import (
+from ganlab.theory.divergences import jensen_shannon, jsd_discrete, kl_divergence
+from ganlab.theory.targets import mixture_1d, ring
+from ganlab.theory.gan import (
     gaussian_kl,
     gaussian_target,
     make_optimal_discriminator,

@@ -23,10 +23,10 @@ import scipy.optimize
 import scipy.stats
 import torch
 
-from .divergences import jensen_shannon, jsd_discrete, kl_divergence, total_variation
-from .packing import packed_total_variation, packed_tv_bounds
-from .targets import TARGETS, GaussianMixture, grid, make_target, mixture_1d, ring
-from .theory import (
+from ..theory.divergences import jensen_shannon, jsd_discrete, kl_divergence, total_variation
+from ..theory.packing import packed_total_variation, packed_tv_bounds
+from ..theory.targets import TARGETS, GaussianMixture, grid, make_target, mixture_1d, ring
+from ..theory.gan import (
     gaussian_kl,
     gaussian_target,
     make_optimal_discriminator,
@@ -38,7 +38,7 @@ from .theory import (
     value_function,
     virtual_criterion,
 )
-from .validation import check_choice
+from ..validation import check_choice
 
 LOG2, LOG4 = math.log(2.0), math.log(4.0)
 # Rounding when summing O(100) quadrature pieces of size O(1) in float64 (each ~1e-16 relative).
@@ -376,7 +376,7 @@ def claim_packed_tv(seed: int) -> list[ClaimResult]:
 @register_claim("jsd_saturates_w1_smooth")
 def claim_jsd_vs_w1(seed: int) -> list[ClaimResult]:
     """Once supports separate, JSD is stuck at log 2 (no gradient) while W1 grows with the shift."""
-    from .wasserstein import w1
+    from ..theory.wasserstein import w1
 
     rows = []
     p = ring(8)
@@ -414,7 +414,7 @@ def claim_gaussian_w2(seed: int) -> list[ClaimResult]:
     plan x_i ↦ T(x_i) is also optimal between the empirical clouds {x_i} and {T(x_i)} (Knott–Smith);
     when {x_i} has exactly mean m1 and covariance C1 its cost is the closed form exactly. The two
     must agree to LP precision: dropping the cross term or assuming C1, C2 commute fails."""
-    from .wasserstein import gaussian_w2, w2
+    from ..theory.wasserstein import gaussian_w2, w2
 
     m1, c1 = np.array([0.0, 0.0]), np.array([[1.0, 0.3], [0.3, 0.5]])
     m2, c2 = np.array([1.0, -0.5]), np.array([[0.4, -0.1], [-0.1, 0.8]])
@@ -434,7 +434,7 @@ def claim_gaussian_w2(seed: int) -> list[ClaimResult]:
 @register_claim("w1_le_w2")
 def claim_w1_le_w2(seed: int) -> list[ClaimResult]:
     """W1 ≤ W2 (Jensen on the W2-optimal coupling), exactly on empirical measures."""
-    from .wasserstein import w1, w2
+    from ..theory.wasserstein import w1, w2
 
     rows = []
     for name, (p, q) in toy_pairs().items():
@@ -447,7 +447,7 @@ def claim_w1_le_w2(seed: int) -> list[ClaimResult]:
 @register_claim("w1_1d_scipy")
 def claim_w1_1d(seed: int) -> list[ClaimResult]:
     """In 1-D, W1 = ∫|F_u − F_v| (scipy.stats.wasserstein_distance) equals the LP optimum."""
-    from .wasserstein import w1, wasserstein_1d
+    from ..theory.wasserstein import w1, wasserstein_1d
 
     p = mixture_1d((-2.0, 2.0), (0.5, 0.5))
     q = mixture_1d((-1.0, 3.0), (0.3, 0.8), (0.3, 0.7))
@@ -590,7 +590,7 @@ def claim_mc_vs_quadrature(seed: int) -> list[ClaimResult]:
 @register_claim("densities_integrate_to_one")
 def claim_normalised(seed: int) -> list[ClaimResult]:
     """∫ p = 1 for every registered target with a density (quadrature)."""
-    from .divergences import integrate_over_modes
+    from ..theory.divergences import integrate_over_modes
 
     rows = []
     for name in sorted(TARGETS):

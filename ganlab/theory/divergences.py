@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from scipy.integrate import cubature, quad
 
-from .validation import check_choice, check_int, check_weights
+from ..validation import check_choice, check_int, check_weights
 
 LOG2 = math.log(2.0)
 METHODS = ("auto", "quadrature", "monte_carlo")

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch.distributions import Categorical, MixtureSameFamily, MultivariateNormal
 
-from .validation import check_choice, check_cloud, check_int, check_positive, check_weights
+from ..validation import check_choice, check_cloud, check_int, check_positive, check_weights
 
 
 class NoDensityError(NotImplementedError):

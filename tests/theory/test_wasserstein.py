@@ -17,8 +17,8 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ganlab import wasserstein as W
-from ganlab.wasserstein import (
+import ganlab.theory.wasserstein as W
+from ganlab.theory.wasserstein import (
     OTConvergenceError,
     OTConvergenceWarning,
     SinkhornResult,

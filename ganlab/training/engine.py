@@ -18,8 +18,8 @@ import torch
 from .config import TrainConfig
 from .losses import LOSSES, gradient_penalty
 from .methods import OPTIMIZERS, UNROLLED_STEPS, unrolled_state
-from .nets import MLP, Params
-from .targets import make_target
+from ..models.mlp import MLP, Params
+from ..theory.targets import make_target
 
 
 def derived_generator(seed: int, *tags: int | str, device: str = "cpu") -> torch.Generator:
@@ -298,7 +298,7 @@ class Trainer:
     def evaluate(self) -> list[dict[str, Any]]:
         """Mode metrics of every member now; appends the rows to ``history`` and refreshes the
         snapshot a diverging member falls back to."""
-        from .metrics import mode_metrics
+        from ..metrics.modes import mode_metrics
 
         samples = self.generate(self.cfg.eval_samples)
         finite = torch.isfinite(samples).flatten(1).all(dim=1)

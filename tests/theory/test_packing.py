@@ -8,15 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ganlab.divergences import tv_discrete
-from ganlab.packing import (
+from ganlab.theory.divergences import tv_discrete
+from ganlab.theory.packing import (
     bhattacharyya_coefficient,
     count_vectors,
     packed_total_variation,
     packed_tv_bounds,
     packed_tv_discrete,
 )
-from ganlab.targets import grid, isotropic_mixture
+from ganlab.theory.targets import grid, isotropic_mixture
 from strategies import prob_vectors, prob_pairs
 
 

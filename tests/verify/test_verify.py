@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from ganlab import verify
+import ganlab.verify as verify
 from ganlab.verify import CLAIMS, ClaimResult, at_least, at_most, equal, format_table, run_claims, to_json_records
 
 

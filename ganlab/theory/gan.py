@@ -34,7 +34,7 @@ from .divergences import (
     resolve_method,
 )
 from .targets import GaussianMixture
-from .validation import check_cloud, check_int
+from ..validation import check_cloud, check_int
 
 LOG4 = math.log(4.0)
 Discriminator = Callable[[torch.Tensor], torch.Tensor]

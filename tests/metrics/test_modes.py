@@ -21,8 +21,8 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ganlab import metrics
-from ganlab.metrics import (
+import ganlab.metrics.modes as metrics
+from ganlab.metrics.modes import (
     ModeMetrics,
     density_coverage,
     mode_metrics,
@@ -30,7 +30,7 @@ from ganlab.metrics import (
     precision_recall,
     w1_to_target,
 )
-from ganlab.targets import GaussianMixture, grid, isotropic_mixture, make_target, ring
+from ganlab.theory.targets import GaussianMixture, grid, isotropic_mixture, make_target, ring
 
 P_TAIL_3STD_2D = math.exp(-4.5)  # P(‖z‖ >= 3), z ~ N(0, I_2)
 

@@ -22,7 +22,7 @@ import torch
 from scipy.special import comb, gammaln
 
 from .divergences import Estimate, check_pair, mean_and_standard_error, seeded_generator
-from .validation import check_int
+from ..validation import check_int
 
 #: Largest number of count vectors C(m + K − 1, K − 1) the exact sum will enumerate.
 MAX_TYPES = 2_000_000

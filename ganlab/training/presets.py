@@ -8,8 +8,8 @@ from typing import Any
 
 from .config import TrainConfig
 from .methods import METHODS, MethodConfig
-from .nets import NetSpec
-from .validation import check_choice
+from ..models.mlp import NetSpec
+from ..validation import check_choice
 
 
 def pacgan(target: str = "grid25", pack: int = 1, seeds: tuple[int, ...] = tuple(range(10))) -> TrainConfig:

@@ -7,13 +7,13 @@ import math
 import pytest
 import torch
 
-from ganlab.config import TrainConfig
-from ganlab.engine import Trainer
-from ganlab.losses import gradient_penalty
-from ganlab.methods import MethodConfig, make_method
-from ganlab.naive import NaiveGAN
-from ganlab.nets import NetSpec
-from ganlab.presets import pacgan, quick
+from ganlab.training.config import TrainConfig
+from ganlab.training.engine import Trainer
+from ganlab.training.losses import gradient_penalty
+from ganlab.training.methods import MethodConfig, make_method
+from ganlab.training.reference import NaiveGAN
+from ganlab.models.mlp import NetSpec
+from ganlab.training.presets import pacgan, quick
 
 
 def small(method: MethodConfig, name: str = "nonsaturating", seeds=(3, 5, 7), dtype="float64", **kw) -> TrainConfig:
@@ -112,7 +112,7 @@ def test_first_unrolled_step_is_the_real_adam_step(monkeypatch):
     for _ in range(3):
         t.train_step()
     assert t.alive.all()
-    monkeypatch.setattr("ganlab.methods._SQRT_EPS", 0.0)  # after training: its gradients need it
+    monkeypatch.setattr("ganlab.training.methods._SQRT_EPS", 0.0)  # after training: its gradients need it
     real, z = _one_batch(t)
     fake = t.generate_batch(z)
     unrolled = t.unrolled_discriminator(real, fake)

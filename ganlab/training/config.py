@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .methods import METHODS, MethodConfig
-from .nets import NetSpec
-from .targets import TARGETS, make_target
-from .validation import check_choice, check_int
-from .wasserstein import MAX_EMD_POINTS
+from ..models.mlp import NetSpec
+from ..theory.targets import TARGETS, make_target
+from ..validation import check_choice, check_int
+from ..theory.wasserstein import MAX_EMD_POINTS
 
 DTYPES = ("float32", "float64")
 NOISES = ("normal", "uniform")

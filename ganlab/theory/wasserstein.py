@@ -34,7 +34,7 @@ import ot
 import scipy.stats
 import torch
 
-from .validation import check_cloud, check_int, check_positive, check_same_dim, check_weights
+from ..validation import check_cloud, check_int, check_positive, check_same_dim, check_weights
 
 __all__ = [
     "MAX_EMD_POINTS",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .validation import check_choice, check_int, check_positive
+from ..validation import check_choice, check_int, check_positive
 
 Params = dict[str, torch.Tensor]
 

@@ -67,8 +67,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from .targets import NoDensityError
-from .validation import check_cloud, check_int, check_positive, check_same_dim
+from ..theory.targets import NoDensityError
+from ..validation import check_cloud, check_int, check_positive, check_same_dim
 
 __all__ = [
     "ModeMetrics",
@@ -232,14 +232,14 @@ def w1_to_target(samples: Any, target: Any, *, n: int = 2500, seed: int = 0) -> 
     """Exact W1 (Euclidean ground cost) between ``samples`` and n fresh target samples.
 
     W1(μ̂, ν̂) = min_{π ∈ Π(μ̂, ν̂)} Σ_{ij} π_ij ‖x_i − y_j‖₂, uniform weights on both clouds, solved
-    exactly by ``ganlab.wasserstein.w1`` (POT ``ot.emd2``, imported lazily). The target cloud is
+    exactly by ``ganlab.theory.wasserstein.w1`` (POT ``ot.emd2``, imported lazily). The target cloud is
     ``target.sample(n, seed)`` in float64, so the same seed gives the same value. Works for
     sample-only targets too (the swiss roll). Even for samples drawn from the target itself the
     value is > 0: the empirical W1 between two independent n-point clouds in 2-D shrinks only like
     n^(−1/2) (up to log factors). Cost and memory grow as len(samples) × n (dense cost matrix and
     plan); more than ``wasserstein.MAX_EMD_POINTS``² pairs (5k × 5k) is refused: subsample first.
     """
-    from .wasserstein import MAX_EMD_POINTS, w1
+    from ..theory.wasserstein import MAX_EMD_POINTS, w1
 
     n = check_int("n", n)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):

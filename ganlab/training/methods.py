@@ -15,7 +15,7 @@ import torch
 
 from .losses import LOSSES
 from .optim import MemberAdam, MemberRMSprop, MemberSGD
-from .validation import check_choice, check_int, check_nonnegative, check_positive
+from ..validation import check_choice, check_int, check_nonnegative, check_positive
 
 # -- optimizers -----------------------------------------------------------------------------
 

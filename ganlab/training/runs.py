@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from .config import TrainConfig
 from .engine import Trainer, derived_generator
-from .runio import RunDir
+from .rundir import RunDir
 
 
 class AllMembersDiverged(RuntimeError):
@@ -50,7 +50,7 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _w1_to_target(trainer: Trainer, samples: torch.Tensor) -> list[float]:
-    from .wasserstein import w1
+    from ..theory.wasserstein import w1
 
     out = []
     for i, seed in enumerate(trainer.seeds):

@@ -1,0 +1,1 @@
+"""Batched models: N independent networks evaluated as one computation."""

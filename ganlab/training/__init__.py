@@ -1,0 +1,1 @@
+"""Training: losses, regularisers, schedules, optimizers, methods, the engine and its runs."""
