@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from scipy.integrate import cubature, quad
 
+from ..rng import torch_generator
 from ..validation import check_choice, check_int, check_weights
 
 LOG2 = math.log(2.0)
@@ -376,10 +377,6 @@ def _log_probs_at(x: torch.Tensor, p: Any, q: Any) -> tuple[torch.Tensor, torch.
     return p.log_prob(x), q.log_prob(x)
 
 
-def seeded_generator(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(int(seed))
-
-
 def _estimate(
     p: Any,
     q: Any,
@@ -397,7 +394,7 @@ def _estimate(
     method, n = resolve_method(method, p.dim), check_int("n", n, minimum=2)
     if method == "quadrature":
         return _quadrature(integrand, p, q)
-    return monte_carlo(p, q, n, seeded_generator(seed))
+    return monte_carlo(p, q, n, torch_generator(seed))
 
 
 def _kl_monte_carlo(p: Any, q: Any, n: int, g: torch.Generator) -> Estimate:

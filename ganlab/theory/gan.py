@@ -26,7 +26,6 @@ from scipy.special import expit
 from .divergences import (
     Estimate,
     MixtureLogDensity,
-    seeded_generator,
     mean_and_standard_error,
     check_density_target,
     check_pair,
@@ -34,6 +33,7 @@ from .divergences import (
     resolve_method,
 )
 from .targets import GaussianMixture
+from ..rng import torch_generator
 from ..validation import check_cloud, check_int
 
 LOG4 = math.log(4.0)
@@ -169,7 +169,7 @@ def value_function(
             return _weighted_log(logs[0], ld) + _weighted_log(logs[1], l1md)
 
         return integrate_over_modes(integrand, [p_data, p_g])
-    g = seeded_generator(seed)
+    g = torch_generator(seed)
     x, y = p_data.sample(n, g, dtype=torch.float64), p_g.sample(n, g, dtype=torch.float64)
     m1, s1 = mean_and_standard_error(log_d(x)[0])
     m2, s2 = mean_and_standard_error(log_d(y)[1])
@@ -206,7 +206,7 @@ def virtual_criterion(p_data: Any, p_g: Any, *, method: str = "auto", n: int = 5
             return _weighted_log(logs[0], log_d) + _weighted_log(logs[1], log_1md)
 
         return integrate_over_modes(integrand, [p, q])
-    g = seeded_generator(seed)
+    g = torch_generator(seed)
     x, y = p.sample(n, g, dtype=torch.float64), q.sample(n, g, dtype=torch.float64)
     lpx, lqx, lpy, lqy = p.log_prob(x), q.log_prob(x), p.log_prob(y), q.log_prob(y)
     m1, s1 = mean_and_standard_error(lpx - torch.logaddexp(lpx, lqx))

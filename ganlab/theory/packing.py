@@ -21,7 +21,8 @@ import numpy as np
 import torch
 from scipy.special import comb, gammaln
 
-from .divergences import Estimate, check_pair, mean_and_standard_error, seeded_generator
+from .divergences import Estimate, check_pair, mean_and_standard_error
+from ..rng import torch_generator
 from ..validation import check_int
 
 #: Largest number of count vectors C(m + K − 1, K − 1) the exact sum will enumerate.
@@ -104,6 +105,6 @@ def packed_total_variation(
     if kind == "discrete":
         return Estimate(packed_tv_discrete(p, q, m, max_types=max_types), 0.0, "exact")
     n = check_int("n", n, minimum=2)
-    x = p.sample(n * m, seeded_generator(seed), dtype=torch.float64)
+    x = p.sample(n * m, torch_generator(seed), dtype=torch.float64)
     log_ratio = (q.log_prob(x) - p.log_prob(x)).reshape(n, m).sum(dim=1)
     return Estimate(*mean_and_standard_error((-torch.expm1(log_ratio)).clamp(min=0.0)), "monte_carlo")

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch.distributions import Categorical, MixtureSameFamily, MultivariateNormal
 
+from ..rng import torch_generator
 from ..validation import check_choice, check_cloud, check_int, check_positive, check_weights
 
 
@@ -26,7 +27,7 @@ class NoDensityError(NotImplementedError):
 def _generator(seed_or_gen: int | torch.Generator | None) -> torch.Generator | None:
     if seed_or_gen is None or isinstance(seed_or_gen, torch.Generator):
         return seed_or_gen
-    return torch.Generator().manual_seed(int(seed_or_gen))
+    return torch_generator(int(seed_or_gen))
 
 
 @dataclass(frozen=True, eq=False)

@@ -42,6 +42,7 @@ __all__ = [
     "OTConvergenceWarning",
     "SinkhornResult",
     "gaussian_w2",
+    "psd_sqrt",
     "sinkhorn_wasserstein",
     "sliced_wasserstein",
     "w1",
@@ -426,7 +427,9 @@ def wasserstein_1d(u: Any, v: Any, *, p: float = 1, a: Any = None, b: Any = None
     return max(wpp, 0.0) ** (1.0 / p)
 
 
-def _psd_sqrt(name: str, c: np.ndarray) -> np.ndarray:
+def psd_sqrt(name: str, c: np.ndarray) -> np.ndarray:
+    """The symmetric square root V diag(√λ) Vᵀ of a positive semi-definite matrix (eigenvalues
+    below −1e-10·max|λ| are refused naming ``name``; smaller negative ones are rounding, set to 0)."""
     lam, vec = np.linalg.eigh(c)
     scale = max(1.0, float(np.abs(lam).max(initial=0.0)))
     if lam.min(initial=0.0) < -1e-10 * scale:
@@ -465,9 +468,9 @@ def gaussian_w2(mean1: Any, cov1: Any, mean2: Any, cov2: Any) -> float:
     m2, c2 = _gaussian_params("mean2", mean2, "cov2", cov2)
     if m1.size != m2.size:
         raise ValueError(f"dimension mismatch: mean1 has dimension {m1.size}, mean2 has {m2.size}")
-    s2 = _psd_sqrt("cov2", c2)
-    _psd_sqrt("cov1", c1)  # validates PSD
+    s2 = psd_sqrt("cov2", c2)
+    psd_sqrt("cov1", c1)  # validates PSD
     inner = s2 @ c1 @ s2
-    cross = _psd_sqrt("C2^1/2 C1 C2^1/2", (inner + inner.T) / 2)
+    cross = psd_sqrt("C2^1/2 C1 C2^1/2", (inner + inner.T) / 2)
     w2sq = float(np.sum((m1 - m2) ** 2) + np.trace(c1) + np.trace(c2) - 2.0 * np.trace(cross))
     return math.sqrt(max(w2sq, 0.0))

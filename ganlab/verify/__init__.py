@@ -400,11 +400,6 @@ def claim_jsd_vs_w1(seed: int) -> list[ClaimResult]:
     return rows
 
 
-def _sym_sqrt(c: np.ndarray) -> np.ndarray:
-    w, v = np.linalg.eigh(c)
-    return (v * np.sqrt(w)) @ v.T
-
-
 @register_claim("gaussian_w2")
 def claim_gaussian_w2(seed: int) -> list[ClaimResult]:
     """Closed-form Gaussian W2 vs POT's exact W2 between clouds with no sampling error.
@@ -414,7 +409,7 @@ def claim_gaussian_w2(seed: int) -> list[ClaimResult]:
     plan x_i ↦ T(x_i) is also optimal between the empirical clouds {x_i} and {T(x_i)} (Knott–Smith);
     when {x_i} has exactly mean m1 and covariance C1 its cost is the closed form exactly. The two
     must agree to LP precision: dropping the cross term or assuming C1, C2 commute fails."""
-    from ..theory.wasserstein import gaussian_w2, w2
+    from ..theory.wasserstein import gaussian_w2, psd_sqrt, w2
 
     m1, c1 = np.array([0.0, 0.0]), np.array([[1.0, 0.3], [0.3, 0.5]])
     m2, c2 = np.array([1.0, -0.5]), np.array([[0.4, -0.1], [-0.1, 0.8]])
@@ -422,10 +417,10 @@ def claim_gaussian_w2(seed: int) -> list[ClaimResult]:
     z = np.random.default_rng(seed).normal(size=(n, 2))
     z -= z.mean(axis=0)
     z = z @ np.linalg.inv(np.linalg.cholesky(z.T @ z / n)).T  # exactly mean 0, covariance I
-    s1 = _sym_sqrt(c1)
+    s1 = psd_sqrt("c1", c1)
     x = m1 + z @ s1
     s1_inv = np.linalg.inv(s1)
-    y = m2 + (x - m1) @ (s1_inv @ _sym_sqrt(s1 @ c2 @ s1) @ s1_inv)
+    y = m2 + (x - m1) @ (s1_inv @ psd_sqrt("s1 c2 s1", s1 @ c2 @ s1) @ s1_inv)
     expected = gaussian_w2(m1, c1, m2, c2)
     return [equal(f"W2(moment-matched clouds, n={n}) = closed-form Gaussian W2", expected, w2(x, y), 0.0,
                   LP_RTOL * max(expected, 1.0))]
