@@ -1,67 +1,216 @@
 """The ``ganlab`` command: ``ganlab verify`` and ``ganlab train``.
 
-The parser is built when the command runs, never at import."""
+``train``'s flags are derived from the configuration dataclasses' fields (their metadata holds
+the help text and allowed values): a new method field, regulariser weight or runtime option gets
+its flag without editing this file. The parser is built when the command runs, never at import.
+
+Exit status: 0 done; 1 a verify claim failed; 2 bad input (one line naming the value, before any
+work); 3 every member of a run diverged; 130 interrupted (checkpointed).
+"""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import inspect
-import json
+import re
 import sys
-from collections.abc import Callable
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
-# flag → (field of MethodConfig, type); applied on top of the preset's or method's defaults
-METHOD_FLAGS: dict[str, tuple[str, Callable[[str], Any]]] = {
-    "generator_loss": ("generator_loss", str),
-    "d_steps": ("d_steps", int),
-    "pack": ("pack", int),
-    "unroll": ("unroll", int),
-    "unroll_order": ("unroll_order", str),
-    "clip": ("clip", float),
-    "gp_lambda": ("gp_lambda", float),
-    "optimizer": ("optimizer", str),
-    "lr_d": ("lr_d", float),
-    "lr_g": ("lr_g", float),
-    "batch": ("batch_size", int),
-}
-RUN_FLAGS: dict[str, tuple[str, Callable[[str], Any]]] = {
-    "steps": ("steps", int),
-    "noise_dim": ("noise_dim", int),
-    "dtype": ("dtype", str),
-    "device": ("device", str),
-    "dataset_size": ("dataset_size", int),
-    "eval_every": ("eval_every", int),
-    "eval_samples": ("eval_samples", int),
-    "checkpoint_every": ("checkpoint_every", int),
-}
+EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
+MAX_MEMBERS = 100_000  # refused before anything is built; the memory estimate refuses most runs below it
+# argparse reads "-1e-3" as an option unless told that such strings are numbers
+_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
+class _Parser(argparse.ArgumentParser):
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self._negative_number_matcher = _NUMBER
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("ganlab")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+# -- flags from dataclass fields ---------------------------------------------------------------------
+def _bool(text: str) -> bool:
+    t = text.lower()
+    if t in ("1", "true", "yes", "on"):
+        return True
+    if t in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def _optional_float(text: str) -> float | None:
+    return None if text.lower() in ("none", "off") else float(text)
+
+
+def _optional_int(text: str) -> int | None:
+    return None if text.lower() == "none" else int(text)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in text.split(",") if v.strip())
+
+
+def _pair(text: str) -> tuple[float, float]:
+    parts = [float(v) for v in text.split(",")]
+    if len(parts) != 2:
+        raise argparse.ArgumentTypeError(f"expected two numbers A,B, got {text!r}")
+    return parts[0], parts[1]
+
+
+def _converter(tp: Any):
+    """An argparse type for a dataclass field's annotation."""
+    origin = typing.get_origin(tp)
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    if origin in (typing.Union, types.UnionType) and len(args) == 1:
+        inner = args[0]
+        return _optional_float if inner is float else _optional_int if inner is int else str
+    if tp is bool:
+        return _bool
+    if tp is int:
+        return int
+    if tp is float:
+        return float
+    if origin is tuple and args and args[0] is float:
+        return _pair
+    if origin is tuple:
+        return _names
+    return str
+
+
+def _flag_fields(cls) -> list[tuple[str, dataclasses.Field, Any]]:
+    """(flag name, field, converter) for every field of ``cls`` that has help metadata."""
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        if "help" not in f.metadata or hints[f.name] is dict or typing.get_origin(hints[f.name]) is dict:
+            continue
+        out.append((f.metadata.get("flag") or f.name, f, _converter(hints[f.name])))
+    return out
+
+
+def _spec_fields() -> dict[str, tuple[dataclasses.Field, Any]]:
+    """Fields of every registered model spec, by name (for --g-NAME and --d-NAME)."""
+    from .models import MODELS
+
+    out: dict[str, tuple[dataclasses.Field, Any]] = {}
+    for kind in MODELS.values():
+        hints = typing.get_type_hints(kind.spec)
+        for f in dataclasses.fields(kind.spec):
+            out.setdefault(f.name, (f, _converter(hints[f.name])))
+    return out
+
+
+def _fmt_default(v: Any) -> str:
+    if isinstance(v, tuple):
+        return ",".join(str(x) for x in v) if v else "none"
+    return "none" if v is None else str(v)
+
+
+def _help(f: dataclasses.Field, default: Any, where: str) -> str:
+    text = f.metadata.get("help", f.name.replace("_", " "))
+    choices = f.metadata.get("choices")
+    extra = f"; one of {', '.join(choices)}" if choices else ""
+    return f"{text}{extra} (default{' ' + where if where else ''}: {_fmt_default(default)})"
+
+
+# -- verify ----------------------------------------------------------------------------------------------
+def _check_output_file(path: str, force: bool) -> None:
+    p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"--json {path}: is a directory")
+    if not p.parent.exists():
+        raise ValueError(f"--json {path}: folder {str(p.parent)!r} does not exist")
+    if p.exists() and not force:
+        raise ValueError(f"--json {path} exists; pass --force to overwrite it")
 
 
 def _verify(args: argparse.Namespace) -> int:
+    import json
+
     from . import verify
 
-    if args.json and Path(args.json).exists() and not args.force:
-        print(f"error: {args.json} exists; pass --force to overwrite it", file=sys.stderr)
-        return 2
-    results = verify.run_claims(seed=args.seed)
+    try:
+        if args.seed < 0:
+            raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
+        if args.json:
+            _check_output_file(args.json, args.force)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    kinds = None if args.kind == "all" else (args.kind,)
+
+    def progress(name: str, index: int, total: int) -> None:
+        if not args.quiet:
+            print(f"[{index + 1}/{total}] {name}", file=sys.stderr, flush=True)
+
+    results = verify.run_claims(seed=args.seed, kinds=kinds, progress=progress, budget=args.budget)
     print(verify.format_table(results))
     if args.json:
         Path(args.json).write_text(json.dumps(verify.to_json_records(results), indent=2) + "\n")
-    failed = [r.claim for r in results if not r.passed]
+    failed = [r for r in results if not r.passed]
     print(f"\n{len(results) - len(failed)} passed, {len(failed)} failed")
     return 1 if failed else 0
 
 
+# -- train -------------------------------------------------------------------------------------------------
 def _seeds(args: argparse.Namespace, default_count: int) -> tuple[int, ...]:
     count = default_count if args.seeds is None else args.seeds
+    if count < 1:
+        raise ValueError(f"--seeds must be at least 1, got {count}")
+    if args.seed_start < 0:
+        raise ValueError(f"--seed-start must be a non-negative integer, got {args.seed_start}")
     return tuple(range(args.seed_start, args.seed_start + count))
+
+
+def _grid(specs: list[str] | None) -> dict[str, tuple[float, ...]]:
+    grid: dict[str, tuple[float, ...]] = {}
+    for spec in specs or []:
+        key, sep, values = spec.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"--grid {spec!r}: expected FIELD=V1,V2,...")
+        if key in grid:
+            raise ValueError(f"--grid {key} is given twice; list every value in one --grid {key}=V1,V2,...")
+        try:
+            grid[key] = tuple(float(v) for v in values.split(","))
+        except ValueError:
+            raise ValueError(f"--grid {spec!r}: expected FIELD=V1,V2,... with numbers") from None
+    return grid
+
+
+def _overrides(args: argparse.Namespace, cls) -> dict[str, Any]:
+    return {f.name: getattr(args, "x_" + flag) for flag, f, _ in _flag_fields(cls)
+            if getattr(args, "x_" + flag, None) is not None}
+
+
+def _spec_overrides(args: argparse.Namespace, spec: Any, prefix: str) -> Any:
+    over = {name: getattr(args, f"{prefix}_{name}") for name in _spec_fields()
+            if getattr(args, f"{prefix}_{name}", None) is not None}
+    known = {f.name for f in dataclasses.fields(spec)}
+    bad = sorted(set(over) - known)
+    if bad:
+        raise ValueError(f"--{prefix}-{bad[0].replace('_', '-')} does not apply to a {type(spec).__name__}")
+    return dataclasses.replace(spec, **over) if over else spec
 
 
 def build_config(args: argparse.Namespace, base=None):
     """The run's TrainConfig: ``base`` (a saved config when resuming) or the preset (given the
-    method when the preset takes one), then every flag the user gave."""
+    method when the preset takes one), then every identity flag the user gave."""
+    from .training.config import TrainConfig
+    from .training.methods import MethodConfig, grid_fields
     from .training.presets import PRESETS, make_preset
 
     if base is None:
@@ -71,67 +220,102 @@ def build_config(args: argparse.Namespace, base=None):
             kw["target"] = args.target
         takes_method = "method" in inspect.signature(PRESETS[preset]).parameters
         if args.method is not None:
-            if not takes_method and args.method != make_preset(preset).method_name:
-                raise ValueError(
-                    f"preset {preset!r} fixes its method ({make_preset(preset).method_name}); change it "
-                    f"with --pack, --unroll, --d-steps, ... rather than --method {args.method}"
-                )
-            if takes_method:
-                kw["method"] = args.method
+            if not takes_method:
+                raise ValueError(f"preset {preset!r} fixes its method; change it with --pack, --unroll, "
+                                 f"--d-steps, ... rather than --method {args.method}")
+            kw["method"] = args.method
         base = make_preset(preset, **kw)
+        count = len(base.seeds) if args.seeds is None else args.seeds
+        grid = _grid(args.grid)
+        n = count * max(1, _grid_size(grid))
+        if n > MAX_MEMBERS:
+            raise ValueError(f"{n} members (seeds × grid points) is more than {MAX_MEMBERS}; no machine holds "
+                             "that many GANs in one run")
         base = dataclasses.replace(base, seeds=_seeds(args, len(base.seeds)))
     else:
-        if args.preset is not None:
-            raise ValueError("--preset applies to a new run; a resumed run keeps its saved configuration")
-        if args.method is not None and args.method != base.method_name:
-            raise ValueError(f"refusing to resume with a different configuration: method_name: saved "
-                             f"{base.method_name!r}, given {args.method!r}")
-        seeds = base.seeds if args.seeds is None and args.seed_start == 0 else _seeds(args, len(base.seeds))
-        base = dataclasses.replace(base, target=args.target or base.target, seeds=seeds)
-    grid = dict(base.grid)
-    for spec in args.grid or []:
-        key, _, values = spec.partition("=")
-        try:
-            grid[key.strip()] = tuple(float(v) for v in values.split(","))
-        except ValueError:
-            raise ValueError(f"--grid {spec!r}: expected FIELD=V1,V2,... with numbers") from None
-    m_over = {f: getattr(args, a) for a, (f, _) in METHOD_FLAGS.items() if getattr(args, a) is not None}
-    r_over = {f: getattr(args, a) for a, (f, _) in RUN_FLAGS.items() if getattr(args, a) is not None}
-    return dataclasses.replace(base, method=dataclasses.replace(base.method, **m_over), grid=grid, **r_over)
+        for name in ("preset", "method"):
+            if getattr(args, name) is not None:
+                raise ValueError(f"--{name} applies to a new run; a resumed run keeps its saved configuration")
+        grid = _grid(args.grid)
+        if args.seeds is not None or args.seed_start != 0:
+            base = dataclasses.replace(base, seeds=_seeds(args, len(base.seeds)))
+        if args.target is not None:
+            base = dataclasses.replace(base, target=args.target)
+    m_over = _overrides(args, MethodConfig)
+    both = sorted(set(m_over) & set(grid))
+    if both:
+        raise ValueError(f"{both[0]} is given both as a flag and as --grid {both[0]}=...; choose one")
+    for key in grid:
+        if key not in grid_fields():
+            raise ValueError(f"unknown grid field {key!r}; known: {', '.join(grid_fields())}")
+    r_over = _overrides(args, TrainConfig)
+    method = dataclasses.replace(base.method, **m_over)
+    return dataclasses.replace(
+        base, method=method, grid={**base.grid, **grid},
+        generator=_spec_overrides(args, base.generator, "g"),
+        discriminator=_spec_overrides(args, base.discriminator, "d"), **r_over)
+
+
+def _grid_size(grid: dict[str, tuple[float, ...]]) -> int:
+    size = 1
+    for v in grid.values():
+        size *= len(v)
+    return size
+
+
+def build_runtime(args: argparse.Namespace):
+    from .training.config import Runtime
+
+    over = _overrides(args, Runtime)
+    if args.no_progress:
+        over["progress"] = False
+    return Runtime(**over)
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .training import runs as train
+    import warnings
+
+    from .training import runs
+    from .training.rundir import RunDir, RunFolderError
 
     if (args.out is None) == (args.resume is None):
         print("error: give exactly one of --out DIR (a new run) or --resume DIR", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     try:
+        runtime = build_runtime(args)
         if args.resume:
-            saved = train.RunDir(args.resume).load_config()
-            trainer, run = train.resume(args.resume, build_config(args, base=saved))
+            with RunDir.open(args.resume) as probe:
+                saved, _ = runs.load_config(probe)
+            expect = build_config(args, base=saved)
+            session = runs.resume(args.resume, runtime, steps=expect.steps, expect=expect, command=sys.argv)
+            print(f"resuming {args.resume} at step {session.trainer.step} of {session.cfg.steps}", file=sys.stderr)
         else:
-            trainer, run = train.start(build_config(args), args.out, command=sys.argv)
-    except (ValueError, FileExistsError, FileNotFoundError) as e:
+            session = runs.start(build_config(args), args.out, runtime, command=sys.argv)
+    except (ValueError, FileExistsError, RunFolderError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
-    if trainer.step >= trainer.cfg.steps:
-        if not (run.path / "summary.json").exists():  # killed while writing its final results
-            _print_summary(train.finish(trainer, run), run.path)
-        else:
-            print(f"{run.path} has already finished its {trainer.cfg.steps} steps")
-        return 0
-    try:
-        summary = train.run(trainer, run, progress=not args.no_progress)
-    except train.AllMembersDiverged as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 3
-    _print_summary(summary, run.path)
+        return EXIT_BAD_INPUT
+    warnings.simplefilter("default")
+    with session.run:
+        try:
+            if runs.is_finished(session):
+                print(f"{session.run.path} has already finished its {session.cfg.steps} steps")
+                return 0
+            result = runs.run(session)
+        except runs.AllMembersDiverged as e:
+            print(f"error: {e}", file=sys.stderr)
+            return EXIT_DIVERGED
+        except runs.Interrupted as e:
+            print(str(e), file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except OSError as e:
+            print(f"error: {e} (the last checkpoint in {session.run.path} is intact)", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    _print_summary(result, session.run.path)
     return 0
 
 
 def _print_summary(summary: dict[str, Any], path: Path) -> None:
-    print(f"step {summary['step']}, results in {path}")
+    print(f"{summary['label']}: step {summary['step']}, results in {path}")
     for group in summary["groups"]:
         if group["hyper"]:
             print("  " + ", ".join(f"{k} = {v:g}" for k, v in group["hyper"].items()))
@@ -141,33 +325,63 @@ def _print_summary(summary: dict[str, Any], path: Path) -> None:
         print(f"  diverged: member {d['member']} (seed {d['seed']}) at step {d['step']}")
 
 
-def _parser() -> argparse.ArgumentParser:
-    from .training.methods import METHODS
-    from .training.presets import PRESETS
+def _add_train_flags(t: argparse.ArgumentParser) -> None:
+    from .training.config import Runtime, TrainConfig
+    from .training.methods import METHODS, MethodConfig, grid_fields
+    from .training.presets import PRESETS, make_preset
     from .theory.targets import TARGETS
 
-    p = argparse.ArgumentParser(prog="ganlab", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
+    quick = make_preset("quick")
+    t.add_argument("--preset", choices=sorted(PRESETS), help="protocol to start from (default quick)")
+    t.add_argument("--target", choices=sorted(n for n in TARGETS if n != "mixture"),
+                   help=f"the data distribution (default from the preset; quick: {quick.target})")
+    t.add_argument("--method", choices=sorted(METHODS), help="method of the quick preset (default nonsaturating)")
+    t.add_argument("--seeds", type=int, help=f"number of seeds, i.e. independent GANs (default from the preset; "
+                                             f"quick: {len(quick.seeds)})")
+    t.add_argument("--seed-start", type=int, default=0, help="first seed (default 0)")
+    t.add_argument("--out", help="new output folder (must not exist, or be empty)")
+    t.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last intact checkpoint; "
+                                                   "--steps may extend it")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--grid", action="append", metavar="FIELD=V1,V2",
+                   help=f"train every seed at each value too (fields: {', '.join(grid_fields())}); one --grid "
+                        "per field")
+    groups = ((MethodConfig, quick.method, "from the preset; quick"), (TrainConfig, quick, "from the preset; quick"),
+              (Runtime, Runtime(), ""))
+    for cls, obj, where in groups:
+        for flag, f, conv in _flag_fields(cls):
+            if flag in ("target", "progress"):  # --target above; --no-progress
+                continue
+            default = getattr(obj, f.name)
+            t.add_argument("--" + flag.replace("_", "-"), dest="x_" + flag, type=conv, metavar=flag.upper(),
+                           help=_help(f, default, where))
+    for name, (f, conv) in _spec_fields().items():
+        for prefix, role in (("g", "generator"), ("d", "discriminator")):
+            t.add_argument(f"--{prefix}-{name.replace('_', '-')}", dest=f"{prefix}_{name}", type=conv,
+                           metavar=name.upper(), help=f"the {role} net's {name.replace('_', ' ')} "
+                                                      f"(default from the preset; quick: "
+                                                      f"{_fmt_default(getattr(quick.generator, name, None))})")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="ganlab", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"ganlab {_version()}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     v = sub.add_parser("verify", help="check every theory claim on named toy pairs")
-    v.add_argument("--json", metavar="PATH", help="also write the table as a JSON list")
+    v.add_argument("--json", metavar="PATH", help="also write the rows as a JSON list")
     v.add_argument("--force", action="store_true", help="overwrite an existing --json file")
-    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    v.add_argument("--kind", choices=("all", "exact", "trained"), default="all",
+                   help="which claims: exact (closed forms, quadrature, LP, Monte Carlo; seconds) or trained "
+                        "(networks trained by gradient descent) (default all)")
+    v.add_argument("--budget", choices=("short", "long"), default="short",
+                   help="training budget of the trained claims (default short: minutes on a laptop CPU)")
+    v.add_argument("--quiet", action="store_true", help="no progress lines")
     v.set_defaults(func=_verify)
 
-    t = sub.add_parser("train", help="train GANs (one per seed) on a toy target")
-    t.add_argument("--preset", choices=sorted(PRESETS), help="protocol to start from (default quick)")
-    t.add_argument("--target", choices=sorted(TARGETS))
-    t.add_argument("--method", choices=sorted(METHODS))
-    t.add_argument("--seeds", type=int, help="number of seeds (independent GANs)")
-    t.add_argument("--seed-start", type=int, default=0)
-    t.add_argument("--out", help="new output folder (must not exist or be empty)")
-    t.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint")
-    t.add_argument("--no-progress", action="store_true")
-    t.add_argument("--grid", action="append", metavar="FIELD=V1,V2",
-                   help="train every seed at each value too (fields: lr_d, lr_g, gp_lambda, clip); repeatable")
-    for a, (_, conv) in {**METHOD_FLAGS, **RUN_FLAGS}.items():
-        t.add_argument("--" + a.replace("_", "-"), dest=a, type=conv)
+    t = sub.add_parser("train", help="train GANs (one per seed and grid point) as one batched run")
+    _add_train_flags(t)
     t.set_defaults(func=_train)
     return p
 

@@ -2,10 +2,8 @@
 
 One forward is a chain of ``torch.baddbmm`` calls, so N GANs (different seeds or settings) train as
 one computation: members never mix (each slice of a weight tensor only meets its own slice of the
-batch), so member i follows the same arithmetic as a run with N = 1 and seed i.
-
-Parameters are a plain ``dict[str, Tensor]`` and the forward is a pure function of them, so the
-unrolled GAN can differentiate through discriminator updates without module surgery.
+batch). On CPU each slice of a batched matmul is computed by the same kernel whatever N is, so
+member i's numbers are bit-identical to a run with N = 1 (``tests/models/test_mlp.py`` checks it).
 """
 
 from __future__ import annotations
@@ -17,9 +15,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ..rng import torch_generator
 from ..validation import check_choice, check_int, check_positive
-
-Params = dict[str, torch.Tensor]
+from .base import Params, Shape, register_model, stack_members
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": torch.relu,
@@ -30,7 +28,7 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 }
 
 
-def _init_pytorch(w: torch.Tensor, b: torch.Tensor | None, g: torch.Generator, cfg: "NetSpec") -> None:
+def _init_pytorch(w: torch.Tensor, b: torch.Tensor | None, g: torch.Generator, cfg: "MLPSpec") -> None:
     """nn.Linear's default: weight kaiming_uniform(a=√5), bias U(±1/√fan_in)."""
     torch.nn.init.kaiming_uniform_(w, a=math.sqrt(5), generator=g)
     if b is not None:
@@ -38,28 +36,28 @@ def _init_pytorch(w: torch.Tensor, b: torch.Tensor | None, g: torch.Generator, c
         torch.nn.init.uniform_(b, -bound, bound, generator=g)
 
 
-def _init_he(w: torch.Tensor, b: torch.Tensor | None, g: torch.Generator, cfg: "NetSpec") -> None:
+def _init_he(w: torch.Tensor, b: torch.Tensor | None, g: torch.Generator, cfg: "MLPSpec") -> None:
     """He uniform U(±√(6/fan_in)) (std √(2/fan_in); the WGAN-GP toy script's 'he'), biases 0."""
     torch.nn.init.kaiming_uniform_(w, nonlinearity="relu", generator=g)
     if b is not None:
         b.zero_()
 
 
-def _init_normal(w: torch.Tensor, b: torch.Tensor | None, g: torch.Generator, cfg: "NetSpec") -> None:
+def _init_normal(w: torch.Tensor, b: torch.Tensor | None, g: torch.Generator, cfg: "MLPSpec") -> None:
     """Weights N(0, init_scale²) (PacGAN/DCGAN: 0.02), biases 0."""
     torch.nn.init.normal_(w, 0.0, cfg.init_scale, generator=g)
     if b is not None:
         b.zero_()
 
 
-def _init_orthogonal(w: torch.Tensor, b: torch.Tensor | None, g: torch.Generator, cfg: "NetSpec") -> None:
+def _init_orthogonal(w: torch.Tensor, b: torch.Tensor | None, g: torch.Generator, cfg: "MLPSpec") -> None:
     """Orthogonal weights with gain init_scale (unrolled-GAN notebook: 1.4), biases 0."""
     torch.nn.init.orthogonal_(w, gain=cfg.init_scale, generator=g)
     if b is not None:
         b.zero_()
 
 
-def _init_xavier(w: torch.Tensor, b: torch.Tensor | None, g: torch.Generator, cfg: "NetSpec") -> None:
+def _init_xavier(w: torch.Tensor, b: torch.Tensor | None, g: torch.Generator, cfg: "MLPSpec") -> None:
     """Glorot uniform with gain init_scale, biases 0."""
     torch.nn.init.xavier_uniform_(w, gain=cfg.init_scale, generator=g)
     if b is not None:
@@ -70,7 +68,7 @@ INITS = {"pytorch": _init_pytorch, "he": _init_he, "normal": _init_normal, "orth
 
 
 @dataclass(frozen=True)
-class NetSpec:
+class MLPSpec:
     """An MLP's shape without its input and output sizes: [width]×depth hidden layers.
 
     ``maxout`` > 1 makes every hidden layer a maxout layer with that many pieces (PacGAN's
@@ -99,15 +97,27 @@ class NetSpec:
 
 @dataclass(frozen=True)
 class MLP:
-    """A batched MLP in_dim → out_dim: pure functions of a stacked parameter dict."""
+    """A batched MLP: pure functions of a stacked parameter dict; inputs are flattened."""
 
-    spec: NetSpec
-    in_dim: int
-    out_dim: int
+    spec: MLPSpec
+    in_shape: Shape
+    out_shape: Shape
 
     def __post_init__(self) -> None:
-        check_int("in_dim", self.in_dim)
-        check_int("out_dim", self.out_dim)
+        for n in (*self.in_shape, *self.out_shape):
+            check_int("MLP input/output size", n)
+
+    @property
+    def in_dim(self) -> int:
+        return math.prod(self.in_shape)
+
+    @property
+    def out_dim(self) -> int:
+        return math.prod(self.out_shape)
+
+    @property
+    def batch_norm(self) -> bool:
+        return self.spec.batch_norm
 
     def layer_shapes(self) -> list[tuple[int, int]]:
         """(fan_in, fan_out) of every linear map; hidden maxout layers produce width·maxout."""
@@ -116,39 +126,47 @@ class MLP:
         return [(dims[i], s.width * s.maxout) for i in range(s.depth)] + [(dims[-1], self.out_dim)]
 
     def flops(self, batch: int) -> int:
-        """2 × multiply-adds of one forward pass of one member on ``batch`` rows."""
         return sum(2 * batch * i * o for i, o in self.layer_shapes())
 
-    def init_params(self, generators: list[torch.Generator], dtype: torch.dtype = torch.float32) -> Params:
-        """Stacked parameters for len(generators) members; member i draws only from generators[i],
-        layer by layer in a fixed order, so its weights do not depend on N."""
+    def param_count(self) -> int:
+        """Parameters of one member (weights, biases, batch-norm scales and shifts)."""
+        s = self.spec
+        biases = sum(o for k, (_, o) in enumerate(self.layer_shapes()) if s.bias or k == s.depth)
+        return sum(i * o for i, o in self.layer_shapes()) + biases + (2 * s.width * s.depth if s.batch_norm else 0)
+
+    def activation_count(self, batch: int) -> int:
+        """Numbers one member's forward pass produces on ``batch`` rows (what autograd keeps)."""
+        per_row = sum(o for _, o in self.layer_shapes()) + self.spec.depth * self.spec.width * (1 + self.spec.batch_norm)
+        return batch * per_row
+
+    def init(self, seeds, role: str, dtype: torch.dtype = torch.float32, device="cpu") -> Params:
+        """Member i draws from ``torch_generator(seeds[i], "init", role)`` layer by layer, in float64
+        (so float32 and float64 runs start from the same weights, rounded)."""
         s = self.spec
         init = INITS[s.init]
         per_member: list[Params] = []
-        for g in generators:
+        for seed in seeds:
+            g = torch_generator(seed, "init", role)
             p: Params = {}
             for layer, (fan_in, fan_out) in enumerate(self.layer_shapes()):
                 hidden = layer < s.depth
-                w = torch.empty(fan_out, fan_in, dtype=dtype)  # nn.Linear layout: same fan-in rules
-                b = torch.empty(fan_out, dtype=dtype) if (s.bias or not hidden) else None
+                w = torch.empty(fan_out, fan_in, dtype=torch.float64)  # nn.Linear layout: same fan-in rules
+                b = torch.empty(fan_out, dtype=torch.float64) if (s.bias or not hidden) else None
                 init(w, b, g, s)
                 p[f"w{layer}"] = w.t().contiguous()
                 if b is not None:
                     p[f"b{layer}"] = b[None, :]
                 if hidden and s.batch_norm:
-                    p[f"bn_w{layer}"] = torch.ones(1, s.width, dtype=dtype)
-                    p[f"bn_b{layer}"] = torch.zeros(1, s.width, dtype=dtype)
+                    p[f"bn_w{layer}"] = torch.ones(1, s.width, dtype=torch.float64)
+                    p[f"bn_b{layer}"] = torch.zeros(1, s.width, dtype=torch.float64)
             per_member.append(p)
-        return {k: torch.stack([p[k] for p in per_member]) for k in per_member[0]}
+        return {k: v.to(device, dtype) for k, v in stack_members(per_member).items()}
 
-    def __call__(self, params: Params, x: torch.Tensor, groups: int = 1) -> torch.Tensor:
-        """x [N, B, in_dim] → [N, B, out_dim] for N stacked members.
-
-        With batch norm, ``groups`` > 1 normalises each of that many contiguous row blocks with its
-        own statistics (PacGAN runs its generator once per pack slot)."""
+    def __call__(self, params: Params, x: torch.Tensor, *, groups: int = 1) -> torch.Tensor:
+        """x [N, B, *in_shape] → [N, B, *out_shape] for N stacked members."""
         s = self.spec
         act = ACTIVATIONS[s.activation]
-        h = x
+        h = x.flatten(2)
         for layer in range(s.depth):
             h = _linear(params, layer, h)
             if s.maxout > 1:
@@ -157,7 +175,7 @@ class MLP:
                 h = _batch_norm(h, params[f"bn_w{layer}"], params[f"bn_b{layer}"], groups)
             if s.maxout == 1:
                 h = act(h)
-        return _linear(params, s.depth, h)
+        return _linear(params, s.depth, h).unflatten(2, self.out_shape)
 
 
 def _batch_norm(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, groups: int) -> torch.Tensor:
@@ -174,4 +192,13 @@ def _batch_norm(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, group
 def _linear(params: Params, layer: int, h: torch.Tensor) -> torch.Tensor:
     w = params[f"w{layer}"]
     b = params.get(f"b{layer}")
+    if w.shape[-1] == 1:
+        # A single output column makes the CPU BLAS take a matrix-vector path for N = 1 and a
+        # matrix-matrix one for N > 1, which round differently; a zero column keeps one path for
+        # every N, so member i's float32 numbers do not depend on N.
+        w, b = F.pad(w, (0, 1)), (None if b is None else F.pad(b, (0, 1)))
+        return (torch.bmm(h, w) if b is None else torch.baddbmm(b, h, w))[..., :1]
     return torch.bmm(h, w) if b is None else torch.baddbmm(b, h, w)
+
+
+register_model("mlp", MLPSpec, MLP)

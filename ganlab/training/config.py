@@ -1,128 +1,293 @@
-"""The full, typed configuration of a training run, validated at construction and round-tripped
-through JSON (a run directory's ``config.json`` rebuilds the exact run)."""
+"""A run's configuration, in two parts:
+
+* ``TrainConfig`` — the experiment's identity (target, nets, method, seeds, grid, evaluation) plus
+  its length ``steps``. Validated at construction, round-tripped through JSON. ``identity()`` is its
+  canonical form: grid fields sorted by name, members listed explicitly in that order, the gridded
+  fields left out of the method (each member carries its own values); a run stores it once, with
+  its SHA-256, and a resume checks it whole. ``steps`` is not part of the identity: a finished run
+  may be extended.
+* ``Runtime`` — how this process runs it (device, dtype policy, torch.compile, threads, progress,
+  checkpoint interval, data directory): it may change between a run and its resumption.
+
+Fields carry metadata (``help``, ``choices``, ``flag``) from which the CLI builds its flags.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .methods import METHODS, MethodConfig
-from ..models.mlp import NetSpec
-from ..theory.targets import TARGETS, make_target
-from ..validation import check_choice, check_int
-from ..theory.wasserstein import MAX_EMD_POINTS
+import torch
 
-DTYPES = ("float32", "float64")
+from ..models import build_model, spec_from_dict, spec_to_dict
+from ..models.mlp import MLPSpec
+from ..rng import MAX_STEP, check_seed
+from ..theory.targets import TARGETS, make_target
+from ..theory.wasserstein import MAX_EMD_POINTS
+from ..validation import check_choice, check_int
+from .methods import METHODS, MethodConfig, describe, grid_fields, option
+
 NOISES = ("normal", "uniform")
-# method fields a grid may vary across the members of one batched run
-GRID_FIELDS = ("lr_d", "lr_g", "gp_lambda", "clip")
+DTYPES = ("float32", "float64", "bfloat16")
 
 
 @dataclass(frozen=True)
 class Member:
-    """One GAN of a batched run: its seed and the grid point it trains with."""
+    """One GAN of a batched run: its seed and its values of the gridded method fields."""
 
     seed: int
     hyper: dict[str, float]
 
 
+def _evaluator_names() -> tuple[str, ...]:
+    from .evaluators import EVALUATORS
+
+    return tuple(EVALUATORS)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """One training run of len(seeds) independent GANs trained together.
+    """One training run of len(members) independent GANs trained together (see each field's help)."""
 
-    steps: generator updates (each preceded by method.d_steps discriminator updates).
-    dataset_size: None draws fresh target samples every step; an int draws a fixed training set
-        of that size per seed once and iterates over it in shuffled epochs (PacGAN: 100,000).
-    eval_every / eval_samples: mode metrics on this many generated samples every so many steps.
-    checkpoint_every: steps between checkpoints (a checkpoint is also written at the end).
-    grid: method fields (GRID_FIELDS) → values; the run trains every seed at every point of the
-        grid's Cartesian product, members ordered point by point. The seeds repeat across points,
-        so points are compared on the same initial weights and data (common random numbers).
-    """
-
-    target: str = "ring8"
-    target_kwargs: dict[str, Any] = field(default_factory=dict)
-    method_name: str = "nonsaturating"
+    target: str = option("ring8", "the data distribution (a toy target with an exact density)")
+    target_kwargs: dict[str, Any] = field(default_factory=dict, metadata={"help": "the target's parameters"})
+    dataset_size: int | None = option(None, "none: fresh target samples every step; an int: a fixed "
+                                      "training set of that size per seed, iterated in shuffled epochs")
+    fixed_generator: str | None = option(None, "a target whose samples stand in for G (G is not trained: the "
+                                         "discriminator trains alone against this known p_g)")
+    fixed_generator_kwargs: dict[str, Any] = field(default_factory=dict,
+                                                   metadata={"help": "the fixed generator's parameters"})
     method: MethodConfig = field(default_factory=lambda: METHODS["nonsaturating"])
-    generator: NetSpec = field(default_factory=NetSpec)
-    discriminator: NetSpec = field(default_factory=NetSpec)
-    noise_dim: int = 2
-    noise: str = "normal"
-    steps: int = 2000
+    generator: Any = field(default_factory=MLPSpec)
+    discriminator: Any = field(default_factory=MLPSpec)
+    noise_dim: int = option(2, "dimension of z")
+    noise: str = option("normal", "distribution of z: normal N(0, I) or uniform U[−1, 1]^d", choices=NOISES)
+    steps: int = option(2000, "generator updates (each after d_steps discriminator updates)")
     seeds: tuple[int, ...] = (0,)
-    dtype: str = "float32"
-    device: str = "cpu"
-    dataset_size: int | None = None
-    eval_every: int = 500
-    eval_samples: int = 2500
-    checkpoint_every: int = 1000
     grid: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    eval_every: int = option(500, "steps between evaluations (metrics rows; a diverging member falls back "
+                             "to its weights at the last one)")
+    eval_samples: int = option(2500, "generated samples per member at each evaluation")
+    evaluators: tuple[str, ...] = option(("modes",), "evaluators run at every evaluation")
+    final_evaluators: tuple[str, ...] = option(("modes", "w1"), "evaluators run on the final samples")
 
     def __post_init__(self) -> None:
         check_choice("target", self.target, TARGETS)
-        check_choice("method", self.method_name, METHODS)
+        make_target(self.target, **self.target_kwargs)  # bad target parameters fail here, not mid-run
+        if self.fixed_generator is not None:
+            check_choice("fixed generator", self.fixed_generator, TARGETS)
+            make_target(self.fixed_generator, **self.fixed_generator_kwargs)
         check_int("noise_dim", self.noise_dim)
         check_choice("noise", self.noise, NOISES)
-        check_int("steps", self.steps)
-        check_choice("dtype", self.dtype, DTYPES)
+        check_int("steps", self.steps, minimum=0)
+        if self.steps > MAX_STEP:
+            raise ValueError(f"steps must be at most {MAX_STEP}, got {self.steps}")
         check_int("eval_every", self.eval_every)
         check_int("eval_samples", self.eval_samples)
-        if self.eval_samples > MAX_EMD_POINTS:  # the final exact W1 to the target needs n² memory
-            raise ValueError(f"eval_samples must be at most {MAX_EMD_POINTS} (exact W1), got {self.eval_samples}")
-        check_int("checkpoint_every", self.checkpoint_every)
+        if self.eval_samples > MAX_EMD_POINTS and "w1" in (*self.evaluators, *self.final_evaluators):
+            raise ValueError(f"eval_samples must be at most {MAX_EMD_POINTS} with the exact W1 evaluator "
+                             f"(dense n² cost matrix), got {self.eval_samples}")
+        for name in (*self.evaluators, *self.final_evaluators):
+            check_choice("evaluator", name, _evaluator_names())
+        object.__setattr__(self, "evaluators", tuple(self.evaluators))
+        object.__setattr__(self, "final_evaluators", tuple(self.final_evaluators))
         seeds = tuple(self.seeds)
         if not seeds:
             raise ValueError("seeds must hold at least one seed")
         for s in seeds:
-            check_int("seed", s, minimum=0)
+            check_seed("seed", s)
         if len(set(seeds)) != len(seeds):
             raise ValueError(f"seeds must be distinct, got {list(seeds)}")
         object.__setattr__(self, "seeds", seeds)
+        m = self.method
         if self.dataset_size is not None:
             check_int("dataset_size", self.dataset_size)
-            need = self.method.batch_size * self.method.pack
-            if self.dataset_size < need:
-                raise ValueError(f"dataset_size {self.dataset_size} is smaller than one batch ({need})")
-        if not self.device.startswith(("cpu", "cuda")):
-            raise ValueError(f"device must be 'cpu' or 'cuda[:i]', got {self.device!r}")
-        make_target(self.target, **self.target_kwargs)  # bad target parameters fail here, not mid-run
+            if self.dataset_size < m.batch_size * m.pack:
+                raise ValueError(f"dataset_size {self.dataset_size} is smaller than one batch ({m.batch_size * m.pack})")
+        if m.loss == "gan" and m.generator_loss == "wasserstein" or m.loss == "wasserstein" and m.generator_loss != "wasserstein":
+            raise ValueError(f"generator loss {m.generator_loss!r} does not pair with loss {m.loss!r}")
+        self._check_batch_norm()
         self._check_grid()
+
+    def _check_batch_norm(self) -> None:
+        m = self.method
+        for role, spec, rows in (("generator", self.generator, m.batch_size), ("discriminator", self.discriminator, m.batch_size)):
+            if getattr(spec, "batch_norm", False) and rows < 2:
+                raise ValueError(f"the {role} uses batch norm, which needs at least 2 rows per batch "
+                                 f"(per pack slot), got batch_size {rows}")
+        if getattr(self.discriminator, "batch_norm", False) and m.gp_lambda:
+            raise ValueError("a gradient penalty is per sample; a critic with batch norm mixes samples "
+                             "(Gulrajani et al. 2017, §4): turn the critic's batch norm off")
 
     def _check_grid(self) -> None:
         grid = {}
-        for key, values in self.grid.items():
-            check_choice("grid field", key, GRID_FIELDS)
-            values = tuple(float(v) for v in (values if isinstance(values, (list, tuple)) else [values]))
+        for key in sorted(self.grid):
+            check_choice("grid field", key, grid_fields())
+            raw = self.grid[key]
+            values = tuple(float(v) for v in (raw if isinstance(raw, (list, tuple)) else [raw]))
             if not values:
                 raise ValueError(f"grid field {key!r} has no values")
+            if len(set(values)) != len(values):
+                raise ValueError(f"grid field {key!r} repeats a value: {list(values)} (members would be "
+                                 "counted twice)")
             grid[key] = values
         object.__setattr__(self, "grid", grid)
         for point in self.grid_points():
             dataclasses.replace(self.method, **point)  # each point is a valid method
 
+    # -- members ---------------------------------------------------------------------------------
     def grid_points(self) -> list[dict[str, float]]:
-        keys = list(self.grid)
-        return [dict(zip(keys, vals)) for vals in itertools.product(*self.grid.values())]
+        """Points of the grid's Cartesian product, fields in sorted order (canonical)."""
+        keys = sorted(self.grid)
+        return [dict(zip(keys, vals)) for vals in itertools.product(*(self.grid[k] for k in keys))]
 
     def members(self) -> list[Member]:
         """Every (grid point, seed), point-major: member i trains seed seeds[i % len(seeds)]."""
         return [Member(seed, point) for point in self.grid_points() for seed in self.seeds]
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+    @property
+    def n_members(self) -> int:
+        return len(self.seeds) * math.prod(len(v) for v in self.grid.values())
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+    @property
+    def label(self) -> str:
+        """What is trained, from the method's fields (``methods.describe``)."""
+        return describe(self.method, self.grid)
+
+    def member_method(self, member: Member) -> MethodConfig:
+        return dataclasses.replace(self.method, **member.hyper)
+
+    # -- serialisation ---------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        d["method"] = dataclasses.asdict(self.method)
+        d["generator"] = spec_to_dict(self.generator)
+        d["discriminator"] = spec_to_dict(self.discriminator)
+        d["seeds"] = list(self.seeds)
+        d["grid"] = {k: list(v) for k, v in self.grid.items()}
+        d["evaluators"], d["final_evaluators"] = list(self.evaluators), list(self.final_evaluators)
+        return json.loads(json.dumps(d))  # plain JSON types (tuples → lists)
+
+    def identity(self) -> dict[str, Any]:
+        """The canonical experiment: everything but ``steps``; gridded method fields live only in
+        the explicit member list."""
+        d = self.to_dict()
+        del d["steps"]
+        for k in self.grid:
+            d["method"].pop(k)
+        d["members"] = [{"seed": mb.seed, **mb.hyper} for mb in self.members()]
+        return d
+
+    def identity_sha256(self) -> str:
+        return identity_sha256(self.identity())
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        """Rebuild from ``to_dict()`` or ``identity()`` (plus ``steps``)."""
         d = dict(d)
-        d["method"] = MethodConfig(**{**d["method"], "betas": tuple(d["method"]["betas"])})
-        d["generator"] = NetSpec(**d["generator"])
-        d["discriminator"] = NetSpec(**d["discriminator"])
+        members = d.pop("members", None)
+        grid = {k: tuple(v) for k, v in d.get("grid", {}).items()}
+        method = dict(d["method"])
+        for k, v in grid.items():
+            method.setdefault(k, v[0])
+        if "betas" in method:
+            method["betas"] = tuple(method["betas"])
+        d["method"] = MethodConfig(**method)
+        d["generator"] = spec_from_dict(d["generator"])
+        d["discriminator"] = spec_from_dict(d["discriminator"])
         d["seeds"] = tuple(d["seeds"])
-        d["grid"] = {k: tuple(v) for k, v in d.get("grid", {}).items()}
-        return cls(**d)
+        d["grid"] = grid
+        for key in ("evaluators", "final_evaluators"):
+            if key in d:
+                d[key] = tuple(d[key])
+        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown configuration fields: {', '.join(sorted(unknown))}")
+        cfg = cls(**d)
+        if members is not None and members != cfg.identity()["members"]:
+            raise ValueError("the stored member list does not match the seeds and grid it was made from")
+        return cfg
+
+
+def identity_sha256(identity: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def config_differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
+    """Human-readable differences between two nested dicts: 'key: a-value vs b-value'."""
+    out = []
+    for k in sorted(set(a) | set(b)):
+        va, vb = a.get(k, "<absent>"), b.get(k, "<absent>")
+        if isinstance(va, dict) and isinstance(vb, dict):
+            out += config_differences(va, vb, f"{prefix}{k}.")
+        elif va != vb:
+            out.append(f"{prefix}{k}: {va!r} vs {vb!r}")
+    return out
+
+
+# -- runtime ---------------------------------------------------------------------------------------
+def check_device(device: str) -> str:
+    """A torch device string this process can use, or a ValueError naming it."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:<index>', got {device!r}") from None
+    if dev.type == "cpu":
+        return str(dev)
+    if dev.type != "cuda":
+        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:<index>', got {device!r}")
+    if not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} is not available: torch {torch.__version__} sees no CUDA GPU")
+    if dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device {device!r} does not exist: {torch.cuda.device_count()} CUDA device(s)")
+    return str(dev)
+
+
+DEFAULT_THREADS = 1  # measured on 2-core machines (README, Reliability/Speed): see Runtime.threads
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """How this process runs a configuration; none of it changes what is computed, except that the
+    dtype policy changes rounding (float32 and bf16 results agree with float64 only to rounding)."""
+
+    device: str = option("cpu", "cpu, cuda or cuda:<index>")
+    dtype: str = option("float32", "parameters and arithmetic: float32, float64, or bfloat16 (bf16 autocast "
+                        "of the networks, float32 parameters)", choices=DTYPES)
+    compile: bool = option(False, "torch.compile the networks' forward passes")
+    threads: int | None = option(None, f"torch CPU threads (default {DEFAULT_THREADS}: on the 2-core machines "
+                                 "we measured, one thread was as fast or faster for these small nets)")
+    progress: bool = option(True, "show a progress bar")
+    checkpoint_every: int = option(1000, "steps between checkpoints (also at the end and on Ctrl-C)")
+    data_dir: str | None = option(None, "directory of an image data set (e.g. MNIST's IDX files)")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "device", check_device(self.device))
+        check_choice("dtype", self.dtype, DTYPES)
+        if self.threads is not None:
+            check_int("threads", self.threads)
+        check_int("checkpoint_every", self.checkpoint_every)
+
+    @property
+    def param_dtype(self) -> torch.dtype:
+        return torch.float64 if self.dtype == "float64" else torch.float32
+
+    @property
+    def autocast_dtype(self) -> torch.dtype | None:
+        return torch.bfloat16 if self.dtype == "bfloat16" else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def check_models(cfg: TrainConfig, data_shape: tuple[int, ...]) -> None:
+    """Build both nets once so that shape mismatches fail before any work."""
+    m = cfg.method
+    if cfg.fixed_generator is None:
+        build_model(cfg.generator, (cfg.noise_dim,), data_shape)
+    build_model(cfg.discriminator, (data_shape[0] * m.pack, *data_shape[1:]), (1,))

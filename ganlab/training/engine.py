@@ -1,37 +1,46 @@
-"""The training engine: N independent GANs (one per seed) trained as one batched computation.
+"""The training engine: N independent GANs (the members: seeds × grid points) as one batched
+computation, assembled from registered parts — a batched model for G and for D
+(``ganlab.models``), a data source (``ganlab.data.sources``), a loss family (``losses``), an update
+schedule (``schedules``), regularisers (``regularisers``), an optimizer (``optim``) and evaluators
+(``evaluators``).
 
-Member i owns a ``torch.Generator`` seeded with seeds[i]; every random number it uses (weights,
-data, noise, gradient-penalty interpolation) comes from that generator, drawn outside any batched
-op, so member i follows the same arithmetic as a run with N = 1 and seed i. Evaluation draws from
-generators derived from (seed, step), so evaluating never shifts the training stream.
+Member i's numbers depend on its seed and its hyperparameters alone: every random number comes
+from counter-based streams keyed by (seed, purpose, step, sub) (``ganlab.rng``), models and
+optimizers never mix members, and per-member hyperparameters are tensors [N]. On CPU in float32
+and float64 a member is bit-identical to a run of that member alone, for any N
+(``tests/training/test_engine.py``).
+
+A training step makes no device→host copy: losses, the divergence mask and the running loss sums
+stay on the device, and the host looks at them only at evaluation time. A member whose loss turns
+NaN or inf stops learning at once (its learning rates become 0); at the next evaluation it is
+reported and put back to its weights at the previous evaluation, where it stays.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 
-from .config import TrainConfig
-from .losses import LOSSES, gradient_penalty
-from .methods import OPTIMIZERS, UNROLLED_STEPS, unrolled_state
-from ..models.mlp import MLP, Params
+from ..data.sources import TargetSource, make_source
+from ..models import Params, build_model
+from ..rng import Streams
 from ..theory.targets import make_target
-
-
-def derived_generator(seed: int, *tags: int | str, device: str = "cpu") -> torch.Generator:
-    """A generator for (seed, tags) independent of every other stream (numpy SeedSequence)."""
-    words = [seed] + [t if isinstance(t, int) else int.from_bytes(t.encode(), "little") for t in tags]
-    state = np.random.SeedSequence(words).generate_state(2, dtype=np.uint32)
-    return torch.Generator(device=device).manual_seed(int(state[0]) << 32 | int(state[1]))
+from .config import Runtime, TrainConfig
+from .evaluators import EvalContext, run_evaluators
+from .losses import LOSSES
+from .methods import grid_fields
+from .optim import OPTIMIZERS, BatchedOptimizer
+from .regularisers import active_regularisers
+from .schedules import SCHEDULES, draws_per_step
 
 
 @dataclass
 class Divergence:
-    """A member whose loss became NaN or inf: it is frozen at its last finite evaluated weights."""
+    """A member whose loss became NaN or inf; frozen at its weights of the evaluation before."""
 
     member: int
     seed: int
@@ -42,324 +51,316 @@ class Divergence:
 
     def message(self) -> str:
         where = f"seed {self.seed}" + "".join(f", {k}={v:g}" for k, v in self.hyper.items())
-        return (
-            f"member {self.member} ({where}) diverged at step {self.step}: "
-            f"d_loss={self.d_loss}, g_loss={self.g_loss}; frozen at its last evaluated weights, "
-            f"the other members go on"
-        )
-
-
-@dataclass
-class StepLosses:
-    d_loss: torch.Tensor
-    g_loss: torch.Tensor
-
-
-@dataclass
-class _Running:
-    """Sums of each member's finite losses since the last evaluation, and how many."""
-
-    d_sum: torch.Tensor
-    g_sum: torch.Tensor
-    count: torch.Tensor
+        return (f"member {self.member} ({where}) diverged at step {self.step}: d_loss={self.d_loss}, "
+                f"g_loss={self.g_loss}; frozen at its weights of the previous evaluation, the others go on")
 
 
 class Trainer:
-    """Holds the batched state of a run and advances it one generator step at a time."""
+    """Holds the batched state of a run and advances it one step at a time."""
 
-    def __init__(self, cfg: TrainConfig):
-        self.cfg = cfg
-        self.target = make_target(cfg.target, **cfg.target_kwargs)
-        self.dtype = getattr(torch, cfg.dtype)
-        self.device = torch.device(cfg.device)
+    def __init__(self, cfg: TrainConfig, runtime: Runtime | None = None, *, source: Any = None):
+        self.cfg, self.rt = cfg, runtime or Runtime()
+        self.device = torch.device(self.rt.device)
+        self.dtype = self.rt.param_dtype
         m = cfg.method
-        self.G = MLP(cfg.generator, cfg.noise_dim, self.target.dim)
-        self.D = MLP(cfg.discriminator, self.target.dim * m.pack, 1)
         self.members = cfg.members()
         self.seeds = [mb.seed for mb in self.members]
         self.n = len(self.members)
-        self.hyper = {k: torch.tensor([mb.hyper[k] for mb in self.members], dtype=torch.float64) for k in cfg.grid}
-        self.gens = [torch.Generator().manual_seed(s) for s in self.seeds]
-        self.params_g = self._leaves(self.G.init_params(self.gens, self.dtype))
-        self.params_d = self._leaves(self.D.init_params(self.gens, self.dtype))
-        self.datasets = self._draw_datasets()
-        self.opt_g = OPTIMIZERS[m.optimizer](list(self.params_g.values()), self.hyperparameter("lr_g"), m)
-        self.opt_d = OPTIMIZERS[m.optimizer](list(self.params_d.values()), self.hyperparameter("lr_d"), m)
+        self.streams = Streams(self.seeds, self.device)
+        self.target = make_target(cfg.target, **cfg.target_kwargs)
+        self.source = source if source is not None else make_source(self.target, cfg.dataset_size)
+        self.source.draws_per_step = draws_per_step(m)
+        self.source.prepare(self.streams, self.device)
+        shape = tuple(self.source.shape)
+        self.fake_source = None
+        if cfg.fixed_generator is not None:
+            self.fake_source = TargetSource(make_target(cfg.fixed_generator, **cfg.fixed_generator_kwargs))
+            self.fake_source.prepare(self.streams, self.device)
+            self.G = None
+        else:
+            self.G = build_model(cfg.generator, (cfg.noise_dim,), shape)
+        self.D = build_model(cfg.discriminator, (shape[0] * m.pack, *shape[1:]), (1,))
+        self.hyper = self._hyperparameters()
+        self.params_g = self._leaves(self.G.init(self.seeds, "g", self.dtype, self.device)) if self.G else {}
+        self.params_d = self._leaves(self.D.init(self.seeds, "d", self.dtype, self.device))
+        opt = OPTIMIZERS[m.optimizer]
+        kw = dict(betas=m.betas, eps=m.eps, rmsprop_alpha=m.rmsprop_alpha)
+        self.opt_d: BatchedOptimizer = opt(list(self.params_d.values()), self.hyper["lr_d"], **kw)
+        self.opt_g: BatchedOptimizer | None = (
+            opt(list(self.params_g.values()), self.hyper["lr_g"], **kw) if self.G else None)
+        self.regularisers = active_regularisers(m, cfg.grid)
+        self.schedule = SCHEDULES[m.schedule]
+        self._forward_g = self.G.__call__ if self.G else None
+        self._forward_d = self.D.__call__
+        if self.rt.compile:
+            self._forward_d = torch.compile(self._forward_d)
+            self._forward_g = torch.compile(self._forward_g) if self.G else None
         self.step = 0
-        self.batches_drawn = 0
-        self.alive = torch.ones(self.n, dtype=torch.bool)
-        self.divergences: list[Divergence] = []
-        self.history: list[dict[str, Any]] = []
+        self.alive = torch.ones(self.n, dtype=torch.bool, device=self.device)
+        self.diverged_at = torch.full((self.n,), -1, dtype=torch.int64, device=self.device)
+        self.diverged_losses = torch.full((self.n, 2), math.nan, dtype=torch.float64, device=self.device)
+        self.running = torch.zeros(3, self.n, dtype=torch.float64, device=self.device)  # d sum, g sum, count
         self.snapshot = self._copy_params()
-        self.running = self._fresh_running()
-        self._epoch_cache: tuple[int, torch.Tensor] | None = None
+        self.divergences: list[Divergence] = []
 
-    # -- state -------------------------------------------------------------------------------
-    def hyperparameter(self, name: str):
-        """The method's value, or a tensor [N] of per-member values when the grid varies it."""
-        return self.hyper[name] if name in self.hyper else getattr(self.cfg.method, name)
-
-    def _per_member_view(self, name: str, like: torch.Tensor):
-        """A hyperparameter shaped to broadcast over a batched tensor's member dimension."""
-        v = self.hyperparameter(name)
-        if isinstance(v, torch.Tensor):
-            return v.to(like.device, like.dtype).view(-1, *[1] * (like.ndim - 1))
-        return v
+    # -- state ---------------------------------------------------------------------------------
+    def _hyperparameters(self) -> dict[str, torch.Tensor]:
+        """Every grid-able method field as a tensor [N] on the device (constant where not gridded)."""
+        out = {}
+        for name in grid_fields():
+            values = [getattr(self.cfg.member_method(mb), name) for mb in self.members]
+            if all(v is not None for v in values):
+                out[name] = torch.tensor(values, dtype=torch.float64, device=self.device)
+        return out
 
     def _leaves(self, params: Params) -> Params:
-        return {k: v.to(self.device).requires_grad_(True) for k, v in params.items()}
+        return {k: v.requires_grad_(True) for k, v in params.items()}
 
     def _copy_params(self) -> dict[str, Params]:
-        return {
-            "g": {k: v.detach().clone() for k, v in self.params_g.items()},
-            "d": {k: v.detach().clone() for k, v in self.params_d.items()},
-        }
+        return {"g": {k: v.detach().clone() for k, v in self.params_g.items()},
+                "d": {k: v.detach().clone() for k, v in self.params_d.items()}}
 
-    def _fresh_running(self) -> _Running:
-        z = torch.zeros(self.n, dtype=torch.float64)
-        return _Running(z.clone(), z.clone(), z.clone())
+    @property
+    def trains_generator(self) -> bool:
+        return self.G is not None
 
-    # -- randomness, per member --------------------------------------------------------------
-    def _per_member(self, draw, gens: list[torch.Generator] | None = None) -> torch.Tensor:
-        """Stack draw(generator_i) over members (outside any batched op: see module docstring);
-        the training generators unless ``gens`` are given."""
-        return torch.stack([draw(g) for g in gens or self.gens]).to(self.device, self.dtype)
+    @property
+    def batch_rows(self) -> int:
+        """Rows of one minibatch: batch_size packs of m samples."""
+        m = self.cfg.method
+        return m.batch_size * m.pack
 
-    def _draw_datasets(self) -> torch.Tensor | None:
-        size = self.cfg.dataset_size
-        if size is None:
-            return None
-        return torch.stack([self.target.sample(size, g, dtype=torch.float64) for g in self.gens])
+    def autocast(self):
+        dt = self.rt.autocast_dtype
+        return torch.autocast(self.device.type, dtype=dt) if dt is not None else contextlib.nullcontext()
 
-    def _noise_rows(self, g: torch.Generator, n: int) -> torch.Tensor:
-        """n rows of z ~ N(0, I) or U[−1, 1]^d, drawn in float64 so both dtypes see the same z."""
-        zd = self.cfg.noise_dim
+    # -- random inputs ---------------------------------------------------------------------------
+    def noise(self, purpose: str, step: int, sub: int, n: int) -> torch.Tensor:
+        """z [N, n, noise_dim]: N(0, I) or U[−1, 1]^d from stream (purpose, step, sub)."""
+        shape = (n, self.cfg.noise_dim)
         if self.cfg.noise == "normal":
-            return torch.randn(n, zd, generator=g, dtype=torch.float64)
-        return 2 * torch.rand(n, zd, generator=g, dtype=torch.float64) - 1
+            return self.streams.normal(purpose, step, sub, shape, self.dtype)
+        return 2 * self.streams.uniform(purpose, step, sub, shape, self.dtype) - 1
 
-    def noise(self, n: int, gens: list[torch.Generator] | None = None) -> torch.Tensor:
-        return self._per_member(lambda g: self._noise_rows(g, n), gens)
+    def real(self, step: int, sub: int) -> torch.Tensor:
+        """One minibatch of data per member [N, m·B, *shape]."""
+        return self.source.batch(self.streams, "data", step, sub, self.batch_rows, self.dtype)
 
-    def real(self, n: int) -> torch.Tensor:
-        """n target samples per member [N, n, d]: fresh, or the next slice of a shuffled epoch."""
-        if self.datasets is None:
-            return self._per_member(lambda g: self.target.sample(n, g, dtype=torch.float64))
-        size = self.datasets.shape[1]
-        per_epoch = size // n
-        epoch, pos = divmod(self.batches_drawn, per_epoch)
-        self.batches_drawn += 1
-        if self._epoch_cache is None or self._epoch_cache[0] != epoch:
-            perms = torch.stack(
-                [torch.randperm(size, generator=derived_generator(s, "epoch", epoch)) for s in self.seeds]
-            )
-            self._epoch_cache = (epoch, perms)
-        idx = self._epoch_cache[1][:, pos * n : (pos + 1) * n]
-        return torch.gather(self.datasets, 1, idx[..., None].expand(-1, -1, self.target.dim)).to(
-            self.device, self.dtype
-        )
-
-    # -- the maths of one step ---------------------------------------------------------------
-    def pack(self, x: torch.Tensor) -> torch.Tensor:
-        """[N, m·B, d] → [N, B, m·d]: slot j of pack b is row j·B + b, so each slot is one of m
-        separately generated batches concatenated along features (PacGAN's packing)."""
-        n, mb, d = x.shape
-        m = self.cfg.method.pack
-        return x.view(n, m, mb // m, d).transpose(1, 2).reshape(n, mb // m, m * d)
-
-    def discriminate(self, params_d: Params, x: torch.Tensor) -> torch.Tensor:
-        """D on packs: x [N, m·B, d] → logits [N, B, 1]."""
-        return self.D(params_d, self.pack(x))
+    def fake(self, step: int, sub: int, grad: bool = False) -> torch.Tensor:
+        """One minibatch of generated samples [N, m·B, *shape] (the fixed p_g's, without a G)."""
+        if self.fake_source is not None:
+            return self.fake_source.batch(self.streams, "fake", step, sub, self.batch_rows, self.dtype)
+        z = self.noise("noise", step, sub, self.batch_rows)
+        with torch.set_grad_enabled(grad and torch.is_grad_enabled()):
+            return self.generate_batch(z)
 
     def generate_batch(self, z: torch.Tensor) -> torch.Tensor:
         """G on m·B noise rows, batch-norm statistics per pack slot."""
-        return self.G(self.params_g, z, groups=self.cfg.method.pack)
+        with self.autocast():
+            return self._forward_g(self.params_g, z, groups=self.cfg.method.pack).to(self.dtype)
 
-    def d_loss(self, params_d: Params, real: torch.Tensor, fake: torch.Tensor, alpha=None) -> torch.Tensor:
-        m = self.cfg.method
+    # -- the maths of one step -------------------------------------------------------------------
+    def pack(self, x: torch.Tensor) -> torch.Tensor:
+        """[N, m·B, C, ...] → [N, B, m·C, ...]: slot j of pack b is row j·B + b, so each slot is one
+        of m separately generated batches, concatenated along the first feature axis (PacGAN)."""
+        m = self.cfg.method.pack
+        n, rows, *shape = x.shape
+        return x.view(n, m, rows // m, *shape).transpose(1, 2).reshape(n, rows // m, m * shape[0], *shape[1:])
+
+    def discriminate_packs(self, params_d: Params, packs: torch.Tensor) -> torch.Tensor:
+        with self.autocast():
+            return self._forward_d(params_d, packs).to(self.dtype)
+
+    def discriminate(self, params_d: Params, x: torch.Tensor) -> torch.Tensor:
+        """D on packs of x [N, m·B, ...] → logits [N, B, 1]."""
+        return self.discriminate_packs(params_d, self.pack(x))
+
+    def d_loss(self, params_d: Params, real: torch.Tensor, fake: torch.Tensor, step: int, sub: int) -> torch.Tensor:
+        """The discriminator's (critic's) loss [N] plus every active regulariser's penalty."""
         real_p, fake_p = self.pack(real), self.pack(fake)
-        if self.D.spec.batch_norm:  # statistics of each batch apart, as two separate calls
-            real_logits, fake_logits = self.D(params_d, real_p), self.D(params_d, fake_p)
+        if self.D.batch_norm:  # statistics of each batch apart, as two separate calls
+            real_l, fake_l = self.discriminate_packs(params_d, real_p), self.discriminate_packs(params_d, fake_p)
         else:  # rows are independent: one call on both batches makes larger, faster matmuls
-            real_logits, fake_logits = self.D(params_d, torch.cat([real_p, fake_p], dim=1)).split(
-                [real_p.shape[1], fake_p.shape[1]], dim=1)
-        loss = LOSSES[m.loss].discriminator(real_logits, fake_logits)
-        if self.uses_gradient_penalty:
-            gp = gradient_penalty(lambda x: self.D(params_d, x), real_p, fake_p, alpha)
-            loss = loss + self._per_member_view("gp_lambda", gp) * gp
+            both = self.discriminate_packs(params_d, torch.cat([real_p, fake_p], dim=1))
+            real_l, fake_l = both.split([real_p.shape[1], fake_p.shape[1]], dim=1)
+        loss = LOSSES[self.cfg.method.loss].discriminator(real_l, fake_l)
+        for reg in self.regularisers:
+            term = reg.penalty(self, params_d, real_p, fake_p, step, sub)
+            if term is not None:
+                loss = loss + term
         return loss
-
-    @property
-    def uses_gradient_penalty(self) -> bool:
-        return "gp_lambda" in self.hyper or self.cfg.method.gp_lambda > 0
 
     def g_loss(self, params_d: Params, fake: torch.Tensor) -> torch.Tensor:
         m = self.cfg.method
         return LOSSES[m.loss].generator[m.generator_loss](self.discriminate(params_d, fake))
 
-    def unrolled_discriminator(self, real: torch.Tensor, fake: torch.Tensor) -> Params:
-        """θ_D after K updates on (real, fake), each a function of θ_G through ``fake`` (Metz et
-        al. 2017, eq. 5–7); "first" order cuts that dependence and keeps only the values."""
+    def d_gradients(self, params_d: Params, real, fake, step: int, sub: int):
+        loss = self.d_loss(params_d, real, fake, step, sub)
+        grads = torch.autograd.grad(loss.sum(), list(params_d.values()))
+        return loss.detach(), list(grads)
+
+    def g_gradients(self, params_d: Params, fake: torch.Tensor):
+        loss = self.g_loss(params_d, fake)
+        grads = torch.autograd.grad(loss.sum(), list(self.params_g.values()))
+        return loss.detach(), list(grads)
+
+    def update_d(self, grads: list[torch.Tensor]) -> None:
+        self.opt_d.step(grads, self.alive)
+        for reg in self.regularisers:
+            reg.after_update(self)
+
+    def update_g(self, grads: list[torch.Tensor]) -> None:
+        self.opt_g.step(grads, self.alive)
+
+    def unrolled_discriminator(self, real: torch.Tensor, fake: torch.Tensor, step: int, sub: int) -> Params:
+        """θ_D after K updates on (real, fake), each a function of θ_G through ``fake`` (Metz et al.
+        2017, eq. 5–7), starting from the optimizer's state; "first" order cuts that dependence."""
         m = self.cfg.method
         if m.unroll == 0:
             return self.params_d
-        update = UNROLLED_STEPS[m.optimizer]
-        params = dict(self.params_d)
-        states = {k: unrolled_state(self.opt_d, v, m.optimizer) for k, v in self.params_d.items()}
         second = m.unroll_order == "second"
+        params = dict(self.params_d)
+        states = [self.opt_d.functional_state(i) for i in range(len(params))]
+        lr = self.opt_d.effective_lr(self.alive)
         for _ in range(m.unroll):
-            loss = self.d_loss(params, real, fake if second else fake.detach())
+            loss = self.d_loss(params, real, fake if second else fake.detach(), step, sub)
             grads = torch.autograd.grad(loss.sum(), list(params.values()), create_graph=second)
-            for (k, p), g in zip(list(params.items()), grads):
-                params[k], states[k] = update(p, g, states[k], self._per_member_view("lr_d", p), m)
+            for i, ((k, p), g) in enumerate(zip(list(params.items()), grads)):
+                params[k], states[i] = self.opt_d.functional_step(p, g, states[i], lr)
         return params if second else {k: v.detach() for k, v in params.items()}
 
-    def _apply(self, opt: torch.optim.Optimizer, params: Params, grads) -> None:
-        dead = ~self.alive
-        for p, g in zip(params.values(), grads):
-            if dead.any():
-                g = g.masked_fill(dead.view(-1, *[1] * (g.ndim - 1)).to(g.device), 0.0)
-            p.grad = g
-        opt.step()
-
-    def train_step(self) -> StepLosses:
-        """One generator update after method.d_steps discriminator updates."""
-        m = self.cfg.method
-        batch = m.batch_size * m.pack
-        pending = None
-        for k in range(m.d_steps):
-            real, z = self.real(batch), self.noise(batch)
-            alpha = self._per_member(lambda g: torch.rand(m.batch_size, generator=g, dtype=torch.float64)) \
-                if self.uses_gradient_penalty else None
-            with torch.no_grad():
-                fake = self.generate_batch(z)
-            d_loss = self.d_loss(self.params_d, real, fake, alpha)
-            grads = torch.autograd.grad(d_loss.sum(), list(self.params_d.values()))
-            if m.simultaneous and k == m.d_steps - 1:
-                pending = grads  # applied after G's gradient is taken at the same θ_D
-            else:
-                self._apply(self.opt_d, self.params_d, grads)
-                self._clip()
-        z_g = z if m.simultaneous else self.noise(batch)
-        fake = self.generate_batch(z_g)
-        params_d = self.unrolled_discriminator(real, fake)  # K = 0: θ_D itself
-        g_loss = self.g_loss(params_d, fake)
-        g_grads = torch.autograd.grad(g_loss.sum(), list(self.params_g.values()))
-        if pending is not None:
-            self._apply(self.opt_d, self.params_d, pending)
-            self._clip()
-        self._apply(self.opt_g, self.params_g, g_grads)
+    def train_step(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """One generator update after d_steps discriminator updates (as the schedule orders them);
+        returns the losses [N] (on the device)."""
+        d_loss, g_loss = self.schedule(self, self.step)
         self.step += 1
-        losses = StepLosses(d_loss.detach(), g_loss.detach())
-        self._check_finite(losses)
-        return losses
+        self._watch(d_loss, g_loss)
+        return d_loss, g_loss
 
-    def _clip(self) -> None:
-        if self.hyperparameter("clip") is None:
-            return
-        with torch.no_grad():
-            for p in self.params_d.values():
-                c = self._per_member_view("clip", p)
-                p.clamp_(-c, c)
+    def _watch(self, d_loss: torch.Tensor, g_loss: torch.Tensor) -> None:
+        """Divergence mask and running loss sums, on the device (no host sync)."""
+        finite = torch.isfinite(d_loss)
+        if self.trains_generator:
+            finite &= torch.isfinite(g_loss)
+        newly = self.alive & ~finite
+        self.diverged_at = torch.where(newly, self.step, self.diverged_at)
+        both = torch.stack([d_loss, g_loss], dim=1).to(torch.float64)
+        self.diverged_losses = torch.where(newly[:, None], both, self.diverged_losses)
+        self.alive = self.alive & finite
+        ok = self.alive.to(torch.float64)
+        self.running += torch.cat([torch.nan_to_num(both.T) * ok, ok[None]])
 
-    # -- divergence --------------------------------------------------------------------------
-    def _check_finite(self, losses: StepLosses) -> None:
-        finite = (torch.isfinite(losses.d_loss) & torch.isfinite(losses.g_loss)).cpu()
-        newly = (~finite) & self.alive
-        r = self.running
-        ok = (finite & self.alive).to(r.d_sum.device)
-        r.d_sum += torch.where(ok, losses.d_loss.double().cpu(), 0.0)
-        r.g_sum += torch.where(ok, losses.g_loss.double().cpu(), 0.0)
-        r.count += ok.double()
-        for i in newly.nonzero().flatten().tolist():
-            self._freeze(i, float(losses.d_loss[i]), float(losses.g_loss[i]))
-
-    def _freeze(self, i: int, d_loss: float, g_loss: float) -> None:
-        """Restore member i's last evaluated weights and zero its optimizer state, so that
-        updates (gradients masked to 0) leave it where it was."""
-        self.alive[i] = False
-        self.divergences.append(Divergence(i, self.seeds[i], self.step, d_loss, g_loss, self.members[i].hyper))
-        with torch.no_grad():
-            for params, snap, opt in ((self.params_g, self.snapshot["g"], self.opt_g),
-                                      (self.params_d, self.snapshot["d"], self.opt_d)):
-                for k, p in params.items():
-                    p[i] = snap[k][i]
-                    for v in opt.state.get(p, {}).values():
-                        if isinstance(v, torch.Tensor) and v.ndim == p.ndim:
-                            v[i] = 0
-
-    # -- evaluation --------------------------------------------------------------------------
+    # -- evaluation --------------------------------------------------------------------------------
     @torch.no_grad()
-    def generate(self, n: int, tag: str = "eval") -> torch.Tensor:
-        """n samples per member [N, n, d] from noise derived from (seed, tag, step)."""
-        z = self.noise(n, [derived_generator(s, tag, self.step) for s in self.seeds])
-        return self.G(self.params_g, z).float().cpu()
+    def generate(self, n: int, purpose: str = "eval", step: int | None = None) -> torch.Tensor:
+        """n samples per member [N, n, *shape] from stream (purpose, step or the current step)."""
+        step = self.step if step is None else step
+        if self.fake_source is not None:
+            return self.fake_source.batch(self.streams, purpose, step, 0, n, self.dtype)
+        with self.autocast():
+            return self._forward_g(self.params_g, self.noise(purpose, step, 0, n)).to(self.dtype)
 
-    def evaluate(self) -> list[dict[str, Any]]:
-        """Mode metrics of every member now; appends the rows to ``history`` and refreshes the
-        snapshot a diverging member falls back to."""
-        from ..metrics.modes import mode_metrics
+    def _freeze_dead(self) -> list[Divergence]:
+        """Report members that diverged since the last look, put every dead member back to its
+        snapshot and zero its optimizer state (the host's one look at the masks)."""
+        alive, at = self.alive.cpu(), self.diverged_at.cpu()
+        losses = self.diverged_losses.cpu()
+        known = {d.member for d in self.divergences}
+        new = [Divergence(i, self.seeds[i], int(at[i]), float(losses[i, 0]), float(losses[i, 1]),
+                          dict(self.members[i].hyper))
+               for i in range(self.n) if not alive[i] and i not in known]
+        self.divergences += new
+        if not alive.all():
+            dead = ~self.alive
+            with torch.no_grad():
+                for which, params in (("g", self.params_g), ("d", self.params_d)):
+                    for k, p in params.items():
+                        view = dead.view(-1, *[1] * (p.ndim - 1))
+                        p.copy_(torch.where(view, self.snapshot[which][k], p))
+            for opt in (self.opt_d, self.opt_g):
+                if opt is not None:
+                    opt.reset_members(dead)
+        return new
 
+    def evaluate(self, evaluators: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+        """One metrics row per member at the current step: mean losses since the last evaluation
+        and every evaluator's values. Refreshes the weights a diverging member falls back to and
+        resets the running losses."""
+        names = self.cfg.evaluators if evaluators is None else evaluators
+        self._freeze_dead()
         samples = self.generate(self.cfg.eval_samples)
-        finite = torch.isfinite(samples).flatten(1).all(dim=1)
-        for i in ((~finite) & self.alive).nonzero().flatten().tolist():
-            self._freeze(i, math.nan, math.nan)
-        r = self.running
+        finite = torch.isfinite(samples.flatten(2)).all(dim=2).all(dim=1)
+        bad = self.alive & ~finite  # finite losses but non-finite samples
+        self.diverged_at = torch.where(bad, self.step, self.diverged_at)
+        self.alive &= finite
+        self._freeze_dead()
+        alive = self.alive.cpu()
+        values = run_evaluators(self._applicable(names), samples, EvalContext(self.target, self.seeds, alive, self.step))
+        run = self.running.cpu()
         rows = []
-        for i, (seed, member) in enumerate(zip(self.seeds, self.members)):
-            row: dict[str, Any] = {"step": self.step, "member": i, "seed": seed, **member.hyper,
-                                   "alive": bool(self.alive[i])}
-            row["d_loss"] = float(r.d_sum[i] / r.count[i]) if r.count[i] else math.nan
-            row["g_loss"] = float(r.g_sum[i] / r.count[i]) if r.count[i] else math.nan
-            if self.target.has_density and bool(self.alive[i]):
-                mm = mode_metrics(samples[i], self.target)
-                row.update(
-                    modes_captured=mm.modes_captured,
-                    high_quality_fraction=mm.high_quality_fraction,
-                    reverse_kl=mm.reverse_kl,
-                )
+        for i, mb in enumerate(self.members):
+            row: dict[str, Any] = {"step": self.step, "member": i, "seed": mb.seed, **mb.hyper,
+                                   "alive": bool(alive[i])}
+            count = float(run[2, i])
+            row["d_loss"] = float(run[0, i]) / count if count else math.nan
+            row["g_loss"] = float(run[1, i]) / count if count and self.trains_generator else math.nan
+            for k, v in values.items():
+                row[k] = v[i] if alive[i] else math.nan
             rows.append(row)
-        self.history.extend(rows)
-        self.running = self._fresh_running()
+        self.running.zero_()
         with torch.no_grad():
-            alive = self.alive.to(self.device)
             for which, params in (("g", self.params_g), ("d", self.params_d)):
                 for k, p in params.items():
-                    self.snapshot[which][k][alive] = p.detach()[alive]
+                    self.snapshot[which][k].copy_(p)
         return rows
 
-    # -- checkpoints -------------------------------------------------------------------------
+    def _applicable(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        from .evaluators import EVALUATORS
+
+        has_modes = getattr(self.target, "has_density", False)
+        return tuple(n for n in names if has_modes or not EVALUATORS[n].needs_modes)
+
+    def final_samples(self) -> torch.Tensor:
+        self._freeze_dead()
+        return self.generate(self.cfg.eval_samples, purpose="final")
+
+    def final_metrics(self, samples: torch.Tensor) -> dict[str, list[float]]:
+        names = self._applicable(self.cfg.final_evaluators)
+        return run_evaluators(names, samples, EvalContext(self.target, self.seeds, self.alive.cpu(), self.step))
+
+    # -- checkpoints -----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue bit-identically; loadable with weights_only=True."""
+        """Everything needed to continue bit-identically (random streams are addressed by the step:
+        nothing else to save); loadable with ``torch.load(..., weights_only=True)``."""
         return {
             "step": self.step,
-            "batches_drawn": self.batches_drawn,
             "params_g": {k: v.detach().cpu() for k, v in self.params_g.items()},
             "params_d": {k: v.detach().cpu() for k, v in self.params_d.items()},
-            "opt_g": self.opt_g.state_dict(),
+            "opt_g": self.opt_g.state_dict() if self.opt_g else None,
             "opt_d": self.opt_d.state_dict(),
-            "rng": [g.get_state() for g in self.gens],
-            "alive": self.alive.clone(),
+            "alive": self.alive.cpu(),
+            "diverged_at": self.diverged_at.cpu(),
+            "diverged_losses": self.diverged_losses.cpu(),
+            "running": self.running.cpu(),
             "snapshot": {w: {k: v.cpu() for k, v in s.items()} for w, s in self.snapshot.items()},
-            "running": {"d_sum": self.running.d_sum, "g_sum": self.running.g_sum, "count": self.running.count},
-            "history": self.history,
             "divergences": [vars(d) for d in self.divergences],
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.step = state["step"]
-        self.batches_drawn = state["batches_drawn"]
+        self.step = int(state["step"])
         with torch.no_grad():
             for mine, saved in ((self.params_g, state["params_g"]), (self.params_d, state["params_d"])):
                 for k, v in mine.items():
                     v.copy_(saved[k])
-        self.opt_g.load_state_dict(state["opt_g"])
+            for w, s in self.snapshot.items():
+                for k, v in s.items():
+                    v.copy_(state["snapshot"][w][k])
+        if self.opt_g is not None:
+            self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
-        for g, s in zip(self.gens, state["rng"]):
-            g.set_state(s)
-        self.alive = state["alive"].clone()
-        self.snapshot = {w: {k: v.to(self.device) for k, v in s.items()} for w, s in state["snapshot"].items()}
-        run = state["running"]
-        self.running = _Running(run["d_sum"].clone(), run["g_sum"].clone(), run["count"].clone())
-        self.history = list(state["history"])
+        dev = self.device
+        self.alive = state["alive"].to(dev).clone()
+        self.diverged_at = state["diverged_at"].to(dev).clone()
+        self.diverged_losses = state["diverged_losses"].to(dev).clone()
+        self.running = state["running"].to(dev).clone()
         self.divergences = [Divergence(**d) for d in state["divergences"]]

@@ -1,81 +1,151 @@
-"""Optimizers with one learning rate per ensemble member, for hyperparameter grids.
+"""Optimizers for batched parameters, with one value of each hyperparameter per member.
 
-torch's optimizers take one scalar learning rate per parameter tensor, but a batched parameter
-[N, ...] holds N members. These apply torch's own update formulas (single-tensor Adam, RMSprop,
-SGD) with ``lr`` a tensor [N] broadcast over each member's slice, so member i follows exactly the
-update of a run with learning rate lr[i] up to rounding. Runs without a learning-rate grid use
-torch's fused optimizers instead.
+A stacked parameter [N, ...] holds N members; torch's optimizers take one scalar learning rate per
+tensor, so a grid over learning rates needs these. Every hyperparameter is a tensor [N] on the
+run's device and the step count is a Python int shared by the members, so a step makes no host
+round trip. The update formulas are torch's own (single-tensor Adam, RMSprop, SGD); member i with
+learning rate lr[i] follows exactly the arithmetic of a run of member i alone (elementwise ops),
+and equals ``torch.optim`` to rounding (``tests/training/test_optim.py``).
+
+Each optimizer also has a functional, out-of-place step for the unrolled GAN, which differentiates
+through K discriminator updates (Metz et al. 2017).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
+# √(v + ε_in) in the differentiable step: d√v/dv is infinite at v = 0, which turns a zero
+# gradient into NaN when differentiated through.
+SQRT_EPS = 1e-16
 
-def _per_member(lr: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
-    return lr.to(p.device, p.dtype).view(-1, *[1] * (p.ndim - 1))
+
+def member_view(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A per-member tensor [N] shaped to broadcast over a batched tensor [N, ...]."""
+    return v.to(like.dtype).view(-1, *[1] * (like.ndim - 1))
 
 
-class MemberAdam(torch.optim.Optimizer):
-    """Adam (Kingma & Ba 2015): m ← β1 m + (1 − β1) g, v ← β2 v + (1 − β2) g²,
-    p ← p − lr_i · (m / (1 − β1ᵗ)) / (√v / √(1 − β2ᵗ) + ε), with lr_i per member."""
+class BatchedOptimizer:
+    """Base: ``params`` (leaf tensors [N, ...]), per-member ``lr`` [N]; ``step(grads)`` applies one
+    update from explicit gradients (no ``.grad`` attributes)."""
 
-    def __init__(self, params, lr: torch.Tensor, betas: tuple[float, float], eps: float):
-        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
+    state_keys: tuple[str, ...] = ()
+
+    def __init__(self, params: list[torch.Tensor], lr: torch.Tensor, **hyper: Any):
+        self.params = params
+        self.lr = lr
+        self.hyper = hyper
+        self.t = 0
+        self.state = {k: [torch.zeros_like(p) for p in params] for k in self.state_keys}
+
+    def effective_lr(self, active: torch.Tensor | None) -> torch.Tensor:
+        """lr_i, or 0 for members not in ``active`` (a bool mask [N] on the device): a member that
+        diverged stops learning at once, without a host round trip."""
+        return self.lr if active is None else self.lr * active
+
+    def _lr_views(self, active: torch.Tensor | None) -> list[torch.Tensor]:
+        lr = self.effective_lr(active)
+        return [member_view(lr, p) for p in self.params]
+
+    def step(self, grads: list[torch.Tensor], active: torch.Tensor | None = None) -> None:
+        """One update from ``grads``; members outside ``active`` keep their weights (lr 0)."""
+        raise NotImplementedError
+
+    def functional_step(self, p: torch.Tensor, g: torch.Tensor, state: dict[str, Any], lr: torch.Tensor):
+        """(new p, new state) out of place, differentiable; ``state`` as from ``functional_state``."""
+        raise NotImplementedError
+
+    def functional_state(self, i: int) -> dict[str, Any]:
+        return {"t": self.t, **{k: self.state[k][i].detach() for k in self.state_keys}}
+
+    def reset_members(self, mask: torch.Tensor) -> None:
+        """Zero the state of the members in ``mask`` [N] (bool, on the device): a frozen member's
+        zero gradients then leave its weights exactly where they are."""
+        with torch.no_grad():
+            for k in self.state_keys:
+                for s in self.state[k]:
+                    s.masked_fill_(member_view(mask, s).bool(), 0.0)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"t": self.t, **{k: [s.detach().cpu() for s in self.state[k]] for k in self.state_keys}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.t = int(state["t"])
+        with torch.no_grad():
+            for k in self.state_keys:
+                for mine, saved in zip(self.state[k], state[k]):
+                    mine.copy_(saved)
+
+
+class Adam(BatchedOptimizer):
+    """Adam (Kingma & Ba 2015), torch's form: m ← β1 m + (1 − β1) g, v ← β2 v + (1 − β2) g²,
+    p ← p − lr_i · (m / (1 − β1ᵗ)) / (√v / √(1 − β2ᵗ) + ε)."""
+
+    state_keys = ("exp_avg", "exp_avg_sq")
 
     @torch.no_grad()
-    def step(self, closure=None):
-        for group in self.param_groups:
-            b1, b2 = group["betas"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                st = self.state[p]
-                if not st:
-                    st["step"] = torch.tensor(0.0)
-                    st["exp_avg"] = torch.zeros_like(p)
-                    st["exp_avg_sq"] = torch.zeros_like(p)
-                st["step"] += 1
-                t = float(st["step"])
-                st["exp_avg"].lerp_(p.grad, 1 - b1)
-                st["exp_avg_sq"].mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
-                denom = (st["exp_avg_sq"].sqrt() / math.sqrt(1 - b2**t)).add_(group["eps"])
-                p.addcdiv_(st["exp_avg"] * (_per_member(group["lr"], p) / (1 - b1**t)), denom, value=-1)
+    def step(self, grads: list[torch.Tensor], active: torch.Tensor | None = None) -> None:
+        self.t += 1
+        (b1, b2), eps = self.hyper["betas"], self.hyper["eps"]
+        m, v = self.state["exp_avg"], self.state["exp_avg_sq"]
+        torch._foreach_lerp_(m, grads, 1 - b1)
+        torch._foreach_mul_(v, b2)
+        torch._foreach_addcmul_(v, grads, grads, value=1 - b2)
+        denom = torch._foreach_sqrt(v)
+        torch._foreach_div_(denom, math.sqrt(1 - b2**self.t))
+        torch._foreach_add_(denom, eps)
+        update = torch._foreach_div(m, denom)
+        torch._foreach_mul_(update, self._lr_views(active))
+        torch._foreach_add_(self.params, update, alpha=-1 / (1 - b1**self.t))
+
+    def functional_step(self, p, g, state, lr):
+        (b1, b2), eps = self.hyper["betas"], self.hyper["eps"]
+        t = state["t"] + 1
+        m = b1 * state["exp_avg"] + (1 - b1) * g
+        v = b2 * state["exp_avg_sq"] + (1 - b2) * g * g
+        denom = torch.sqrt(v / (1 - b2**t) + SQRT_EPS) + eps
+        return p - member_view(lr, p) * (m / (1 - b1**t)) / denom, {"t": t, "exp_avg": m, "exp_avg_sq": v}
 
 
-class MemberRMSprop(torch.optim.Optimizer):
-    """RMSprop (torch's form): s ← α s + (1 − α) g², p ← p − lr_i · g / (√s + ε)."""
+class RMSprop(BatchedOptimizer):
+    """RMSprop, torch's form: s ← α s + (1 − α) g², p ← p − lr_i · g / (√s + ε)."""
 
-    def __init__(self, params, lr: torch.Tensor, alpha: float, eps: float):
-        super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps})
+    state_keys = ("square_avg",)
 
     @torch.no_grad()
-    def step(self, closure=None):
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                st = self.state[p]
-                if not st:
-                    st["step"] = torch.tensor(0.0)
-                    st["square_avg"] = torch.zeros_like(p)
-                st["step"] += 1
-                st["square_avg"].mul_(group["alpha"]).addcmul_(p.grad, p.grad, value=1 - group["alpha"])
-                denom = st["square_avg"].sqrt().add_(group["eps"])
-                p.addcdiv_(p.grad * _per_member(group["lr"], p), denom, value=-1)
+    def step(self, grads: list[torch.Tensor], active: torch.Tensor | None = None) -> None:
+        self.t += 1
+        alpha, eps = self.hyper["rmsprop_alpha"], self.hyper["eps"]
+        s = self.state["square_avg"]
+        torch._foreach_mul_(s, alpha)
+        torch._foreach_addcmul_(s, grads, grads, value=1 - alpha)
+        denom = torch._foreach_sqrt(s)
+        torch._foreach_add_(denom, eps)
+        update = torch._foreach_div(grads, denom)
+        torch._foreach_mul_(update, self._lr_views(active))
+        torch._foreach_sub_(self.params, update)
+
+    def functional_step(self, p, g, state, lr):
+        alpha, eps = self.hyper["rmsprop_alpha"], self.hyper["eps"]
+        s = alpha * state["square_avg"] + (1 - alpha) * g * g
+        return p - member_view(lr, p) * g / (torch.sqrt(s + SQRT_EPS) + eps), {"t": state["t"] + 1, "square_avg": s}
 
 
-class MemberSGD(torch.optim.Optimizer):
+class SGD(BatchedOptimizer):
     """p ← p − lr_i · g."""
 
-    def __init__(self, params, lr: torch.Tensor):
-        super().__init__(params, {"lr": lr})
-
     @torch.no_grad()
-    def step(self, closure=None):
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    p.sub_(p.grad * _per_member(group["lr"], p))
+    def step(self, grads: list[torch.Tensor], active: torch.Tensor | None = None) -> None:
+        self.t += 1
+        update = torch._foreach_mul(grads, self._lr_views(active))
+        torch._foreach_sub_(self.params, update)
+
+    def functional_step(self, p, g, state, lr):
+        return p - member_view(lr, p) * g, {"t": state["t"] + 1}
+
+
+OPTIMIZERS: dict[str, Callable[..., BatchedOptimizer]] = {"adam": Adam, "rmsprop": RMSprop, "sgd": SGD}

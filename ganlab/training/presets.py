@@ -8,7 +8,7 @@ from typing import Any
 
 from .config import TrainConfig
 from .methods import METHODS, MethodConfig
-from ..models.mlp import NetSpec
+from ..models.mlp import MLPSpec
 from ..validation import check_choice
 
 
@@ -27,17 +27,15 @@ def pacgan(target: str = "grid25", pack: int = 1, seeds: tuple[int, ...] = tuple
     """
     return TrainConfig(
         target=target,
-        method_name="packed" if pack > 1 else "nonsaturating",
-        method=MethodConfig(pack=pack, simultaneous=True, lr_d=1e-4, lr_g=1e-4, betas=(0.8, 0.999), batch_size=100),
-        generator=NetSpec(width=400, depth=4, batch_norm=True, bias=False, init="normal", init_scale=0.02),
-        discriminator=NetSpec(width=200, depth=3, maxout=5, init="normal", init_scale=0.02),
+        method=MethodConfig(pack=pack, schedule="simultaneous", lr_d=1e-4, lr_g=1e-4, betas=(0.8, 0.999), batch_size=100),
+        generator=MLPSpec(width=400, depth=4, batch_norm=True, bias=False, init="normal", init_scale=0.02),
+        discriminator=MLPSpec(width=200, depth=3, maxout=5, init="normal", init_scale=0.02),
         noise_dim=2,
         steps=400_000,
         seeds=seeds,
         dataset_size=100_000,
         eval_every=10_000,
         eval_samples=2500,
-        checkpoint_every=10_000,
     )
 
 
@@ -54,18 +52,16 @@ def unrolled(target: str = "ring8", unroll: int = 5, seeds: tuple[int, ...] = tu
     """
     return TrainConfig(
         target=target,
-        method_name="unrolled",
         method=MethodConfig(
-            generator_loss="minimax", unroll=unroll, simultaneous=True,
+            generator_loss="minimax", schedule="unrolled", unroll=unroll,
             lr_d=1e-4, lr_g=1e-3, betas=(0.5, 0.999), batch_size=512,
         ),
-        generator=NetSpec(width=128, depth=2, activation="tanh", init="orthogonal", init_scale=1.4),
-        discriminator=NetSpec(width=128, depth=2, activation="tanh", init="orthogonal", init_scale=1.4),
+        generator=MLPSpec(width=128, depth=2, activation="tanh", init="orthogonal", init_scale=1.4),
+        discriminator=MLPSpec(width=128, depth=2, activation="tanh", init="orthogonal", init_scale=1.4),
         noise_dim=256,
         steps=25_000,
         seeds=seeds,
         eval_every=1000,
-        checkpoint_every=1000,
     )
 
 
@@ -79,15 +75,13 @@ def wgan_gp_toy(target: str = "wgan-gp-25gaussians", seeds: tuple[int, ...] = (0
     """
     return TrainConfig(
         target=target,
-        method_name="wgan-gp",
         method=dataclasses.replace(METHODS["wgan-gp"], gp_lambda=0.1, betas=(0.5, 0.9), batch_size=256),
-        generator=NetSpec(width=512, depth=3, init="he"),
-        discriminator=NetSpec(width=512, depth=3, init="he"),
+        generator=MLPSpec(width=512, depth=3, init="he"),
+        discriminator=MLPSpec(width=512, depth=3, init="he"),
         noise_dim=2,
         steps=100_000,
         seeds=seeds,
         eval_every=5000,
-        checkpoint_every=5000,
     )
 
 
@@ -100,15 +94,13 @@ def quick(target: str = "ring8", method: str = "nonsaturating", seeds: tuple[int
         m = dataclasses.replace(m, lr_d=1e-3, lr_g=1e-3)
     return TrainConfig(
         target=target,
-        method_name=method,
         method=m,
-        generator=NetSpec(width=128, depth=2),
-        discriminator=NetSpec(width=128, depth=2),
+        generator=MLPSpec(width=128, depth=2),
+        discriminator=MLPSpec(width=128, depth=2),
         noise_dim=2,
         steps=3000,
         seeds=seeds,
         eval_every=500,
-        checkpoint_every=1000,
     )
 
 

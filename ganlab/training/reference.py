@@ -1,22 +1,26 @@
-"""The plain way to train one GAN: ``nn.Sequential`` modules, ``torch.optim.Adam``, one seed at a
-time. It is the yardstick for the batched engine twice over: for correctness (it draws the same
-random numbers in the same order, so with one seed it must match engine member i) and for speed
-(``benchmarks/engine_speed.py`` compares a loop over seeds of this against one batched run).
+"""The plain way to train one GAN, written independently of the engine: ``nn.Sequential`` nets,
+``torch.optim`` optimizers, torch's ``binary_cross_entropy_with_logits`` for the GAN losses, the
+Wasserstein losses, gradient penalty, clipping, packing and the unrolled surrogate each written
+out here. It shares no loss, optimizer, packing or sampling code with the engine — so a wrong
+formula in either shows up as a disagreement (``tests/training/test_engine.py``).
 
-Covers the GAN loss (minimax or non-saturating), k discriminator steps, packing and both update
-orders; the Wasserstein losses and unrolling live only in the engine.
+Random inputs come from outside: ``train_step`` takes the real batches, noise and penalty
+interpolation weights of one step (in the tests, the ones the engine drew for the member being
+compared; in ``benchmarks/engine_speed.py``, plain float32 draws), so the comparison tests the
+training arithmetic, and the samplers are tested on their own (``tests/data``, ``tests/test_rng.py``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.func import functional_call
 
 from .config import TrainConfig
-from .losses import LOSSES
-from .methods import OPTIMIZERS
-from ..models.mlp import ACTIVATIONS, MLP
-from ..theory.targets import make_target
+from .methods import MethodConfig
 
 
 class Maxout(nn.Module):
@@ -25,87 +29,158 @@ class Maxout(nn.Module):
         self.pieces = pieces
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return h.unflatten(-1, (-1, self.pieces)).max(-1).values
+        return h.view(*h.shape[:-1], -1, self.pieces).max(-1).values
 
 
-class Activation(nn.Module):
-    def __init__(self, name: str):
-        super().__init__()
-        self.name = name
-
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return ACTIVATIONS[self.name](h)
+_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "relu": nn.ReLU, "tanh": nn.Tanh, "leaky_relu": lambda: nn.LeakyReLU(0.2), "elu": nn.ELU, "identity": nn.Identity,
+}
 
 
-def sequential(mlp: MLP, generator: torch.Generator, dtype: torch.dtype) -> nn.Sequential:
-    """An nn.Sequential with the weights ``mlp.init_params`` gives this generator."""
-    s = mlp.spec
-    p = {k: v[0] for k, v in mlp.init_params([generator], dtype).items()}
+def sequential(spec, in_dim: int, out_dim: int, weights: dict[str, torch.Tensor]) -> nn.Sequential:
+    """An nn.Sequential MLP of an ``MLPSpec`` holding ``weights`` (one member's slice of the
+    engine's parameters: w{i} [in, out], b{i} [1, out], bn_w{i}, bn_b{i} [1, width])."""
     layers: list[nn.Module] = []
-    for i, (fan_in, fan_out) in enumerate(mlp.layer_shapes()):
-        lin = nn.Linear(fan_in, fan_out, bias=f"b{i}" in p, dtype=dtype)
+    dims = [in_dim] + [spec.width] * spec.depth
+    for i in range(spec.depth + 1):
+        hidden = i < spec.depth
+        fan_out = spec.width * spec.maxout if hidden else out_dim
+        lin = nn.Linear(dims[i], fan_out, bias=f"b{i}" in weights, dtype=weights["w0"].dtype)
         with torch.no_grad():
-            lin.weight.copy_(p[f"w{i}"].t())
+            lin.weight.copy_(weights[f"w{i}"].T)
             if lin.bias is not None:
-                lin.bias.copy_(p[f"b{i}"][0])
+                lin.bias.copy_(weights[f"b{i}"][0])
         layers.append(lin)
-        if i < s.depth:
-            if s.maxout > 1:
-                layers.append(Maxout(s.maxout))
-            if s.batch_norm:
-                layers.append(nn.BatchNorm1d(s.width, dtype=dtype))
-            if s.maxout == 1:
-                layers.append(Activation(s.activation))
+        if hidden:
+            if spec.maxout > 1:
+                layers.append(Maxout(spec.maxout))
+            if spec.batch_norm:
+                bn = nn.BatchNorm1d(spec.width, track_running_stats=False, dtype=weights["w0"].dtype)
+                with torch.no_grad():
+                    bn.weight.copy_(weights[f"bn_w{i}"][0])
+                    bn.bias.copy_(weights[f"bn_b{i}"][0])
+                layers.append(bn)
+            if spec.maxout == 1:
+                layers.append(_ACTIVATIONS[spec.activation]())
     return nn.Sequential(*layers)
 
 
-class NaiveGAN:
-    """One GAN, trained step by step exactly as engine member ``seed`` is."""
+def _optimizer(m: MethodConfig, params, lr: float) -> torch.optim.Optimizer:
+    if m.optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=m.betas, eps=m.eps)
+    if m.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, alpha=m.rmsprop_alpha, eps=m.eps)
+    return torch.optim.SGD(params, lr=lr)
 
-    def __init__(self, cfg: TrainConfig, seed: int):
-        m = cfg.method
-        if m.loss != "gan" or m.unroll or cfg.dataset_size is not None or cfg.noise != "normal":
-            raise NotImplementedError("the naive loop covers the GAN loss on fresh samples with normal noise")
-        self.cfg, self.m = cfg, m
-        self.target = make_target(cfg.target, **cfg.target_kwargs)
-        self.dtype = getattr(torch, cfg.dtype)
-        self.gen = torch.Generator().manual_seed(seed)
-        d = self.target.dim
-        self.G = sequential(MLP(cfg.generator, cfg.noise_dim, d), self.gen, self.dtype)
-        self.D = sequential(MLP(cfg.discriminator, d * m.pack, 1), self.gen, self.dtype)
-        self.opt_g = OPTIMIZERS[m.optimizer](list(self.G.parameters()), m.lr_g, m)
-        self.opt_d = OPTIMIZERS[m.optimizer](list(self.D.parameters()), m.lr_d, m)
 
-    def _real(self, n: int) -> torch.Tensor:
-        return self.target.sample(n, self.gen, dtype=torch.float64).to(self.dtype)
+class ReferenceGAN:
+    """One GAN (one member): ``method`` is that member's own method (grid values applied)."""
 
-    def _noise(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.cfg.noise_dim, generator=self.gen, dtype=torch.float64).to(self.dtype)
+    def __init__(self, cfg: TrainConfig, method: MethodConfig, g_weights: dict, d_weights: dict, data_dim: int):
+        self.cfg, self.m = cfg, method
+        self.G = sequential(cfg.generator, cfg.noise_dim, data_dim, g_weights)
+        self.D = sequential(cfg.discriminator, data_dim * method.pack, 1, d_weights)
+        self.opt_g = _optimizer(method, self.G.parameters(), method.lr_g)
+        self.opt_d = _optimizer(method, self.D.parameters(), method.lr_d)
 
-    def _generate(self, z: torch.Tensor) -> torch.Tensor:
-        # one generator call per pack slot, so batch norm sees each slot alone
+    # -- the pieces, written out ------------------------------------------------------------------
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        """G once per pack slot (rows j·B … (j+1)·B − 1), so batch norm sees each slot alone."""
         return torch.cat([self.G(c) for c in z.chunk(self.m.pack)])
 
-    def _discriminate(self, x: torch.Tensor) -> torch.Tensor:
-        m = self.m.pack
-        return self.D(x.view(m, -1, x.shape[1]).transpose(0, 1).reshape(-1, m * x.shape[1]))[None]
+    def packs(self, x: torch.Tensor) -> torch.Tensor:
+        """Pack b = [x_b, x_{B+b}, …, x_{(m−1)B+b}] concatenated along features."""
+        return torch.cat(x.chunk(self.m.pack), dim=1)
 
-    def train_step(self) -> None:
-        m, batch = self.m, self.m.batch_size * self.m.pack
-        family = LOSSES[m.loss]
-        for k in range(m.d_steps):
-            real, z = self._real(batch), self._noise(batch)
+    def d_objective(self, D: Callable, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor | None):
+        m = self.m
+        real_p, fake_p = self.packs(real), self.packs(fake)
+        lr_, lf = D(real_p), D(fake_p)
+        if m.loss == "gan":  # −[log D(x) + log(1 − D(G(z)))] as two binary cross-entropies
+            loss = (F.binary_cross_entropy_with_logits(lr_, torch.ones_like(lr_))
+                    + F.binary_cross_entropy_with_logits(lf, torch.zeros_like(lf)))
+        else:  # the critic maximises E f(x) − E f(G(z))
+            loss = lf.mean() - lr_.mean()
+        if m.gp_lambda:
+            a = alpha[:, None]
+            x_hat = (a * real_p + (1 - a) * fake_p).detach().requires_grad_(True)
+            (g,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
+            loss = loss + m.gp_lambda * ((g.norm(dim=1) - 1) ** 2).mean()
+        return loss
+
+    def g_objective(self, D: Callable, fake: torch.Tensor) -> torch.Tensor:
+        lf = D(self.packs(fake))
+        if self.m.loss == "wasserstein":
+            return -lf.mean()
+        if self.m.generator_loss == "minimax":  # log(1 − D(G(z))) = −BCE(l, 0)
+            return -F.binary_cross_entropy_with_logits(lf, torch.zeros_like(lf))
+        return F.binary_cross_entropy_with_logits(lf, torch.ones_like(lf))  # −log D(G(z))
+
+    def _d_step(self, real, z, alpha) -> None:
+        with torch.no_grad():
+            fake = self.generate(z)
+        self.opt_d.zero_grad()
+        self.d_objective(self.D, real, fake, alpha).backward()
+        self.opt_d.step()
+        self._clip()
+
+    def _clip(self) -> None:
+        if self.m.clip is not None:
             with torch.no_grad():
-                fake = self._generate(z)
-            self.opt_d.zero_grad()
-            family.discriminator(self._discriminate(real), self._discriminate(fake)).sum().backward()
-            last_held = m.simultaneous and k == m.d_steps - 1
-            if not last_held:
-                self.opt_d.step()
-        z_g = z if m.simultaneous else self._noise(batch)
+                for p in self.D.parameters():
+                    p.clamp_(-self.m.clip, self.m.clip)
+
+    def _unrolled_params(self, real, fake) -> dict[str, torch.Tensor]:
+        """θ_D after K Adam steps on (real, fake), written out (Kingma & Ba, torch's ε placement),
+        differentiable in θ_G through ``fake`` (second order) or not (first)."""
+        m = self.m
+        second = m.unroll_order == "second"
+        names = [n for n, _ in self.D.named_parameters()]
+        params = {n: p for n, p in self.D.named_parameters()}
+        state = {n: self.opt_d.state.get(p, {}) for n, p in self.D.named_parameters()}
+        mom = {n: state[n]["exp_avg"].detach().clone() if state[n] else torch.zeros_like(params[n]) for n in names}
+        sq = {n: state[n]["exp_avg_sq"].detach().clone() if state[n] else torch.zeros_like(params[n]) for n in names}
+        t = int(state[names[0]]["step"]) if state[names[0]] else 0
+        (b1, b2) = m.betas
+        for _ in range(m.unroll):
+            t += 1
+            D = lambda x, p=dict(params): functional_call(self.D, p, (x,))  # noqa: E731
+            loss = self.d_objective(D, real, fake if second else fake.detach(), None)
+            grads = torch.autograd.grad(loss, [params[n] for n in names], create_graph=second)
+            for n, g in zip(names, grads):
+                mom[n] = b1 * mom[n] + (1 - b1) * g
+                sq[n] = b2 * sq[n] + (1 - b2) * g * g
+                m_hat, v_hat = mom[n] / (1 - b1**t), sq[n] / (1 - b2**t)
+                # the 1e-16 under the root keeps d√v/dv finite at v = 0, as the engine does
+                params[n] = params[n] - m.lr_d * m_hat / (torch.sqrt(v_hat + 1e-16) + m.eps)
+        return params if second else {n: p.detach() for n, p in params.items()}
+
+    # -- one step ---------------------------------------------------------------------------------
+    def train_step(self, real: list[torch.Tensor], z: list[torch.Tensor], alpha: list[torch.Tensor | None]) -> None:
+        """One generator update after d_steps discriminator updates, in the method's schedule.
+        real[k], z[k], alpha[k]: D step k's inputs; z[d_steps]: the generator's own noise
+        (alternating only)."""
+        m = self.m
+        if m.schedule == "alternating":
+            for k in range(m.d_steps):
+                self._d_step(real[k], z[k], alpha[k])
+            self.opt_g.zero_grad()
+            self.g_objective(self.D, self.generate(z[m.d_steps])).backward(inputs=list(self.G.parameters()))
+            self.opt_g.step()
+            return
+        last = m.d_steps - 1
+        for k in range(last):
+            self._d_step(real[k], z[k], alpha[k])
+        fake = self.generate(z[last])
+        self.opt_d.zero_grad()
+        self.d_objective(self.D, real[last], fake.detach(), alpha[last]).backward()
         self.opt_g.zero_grad()
-        g_loss = family.generator[m.generator_loss](self._discriminate(self._generate(z_g))).sum()
-        g_loss.backward(inputs=list(self.G.parameters()))  # leave D's held gradient untouched
-        if m.simultaneous:
-            self.opt_d.step()
+        if m.schedule == "unrolled" and m.unroll:
+            params = self._unrolled_params(real[last], fake)
+            D = lambda x: functional_call(self.D, params, (x,))  # noqa: E731
+        else:
+            D = self.D
+        self.g_objective(D, fake).backward(inputs=list(self.G.parameters()))
+        self.opt_d.step()
+        self._clip()
         self.opt_g.step()

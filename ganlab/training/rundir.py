@@ -1,13 +1,26 @@
-"""A run's folder: configuration and versions, metrics, checkpoints, final samples.
+"""A run's folder: its identity and history, metrics, checkpoints, final samples and summary.
 
-Nothing in it is overwritten behind the user's back: a new run refuses an existing non-empty
-folder, and files are written atomically (temporary file, then rename), so a run killed mid-write
-leaves the previous version intact.
+    config.json        identity (canonical, with its SHA-256), steps, label, versions, and one
+                       segment per process that trained it (runtime, command, versions, from_step)
+    metrics.jsonl/.csv one row per member per evaluation, appended
+    summary.json       how the run ended (running, finished, interrupted, all_diverged, failed),
+                       final metrics per member and per grid point, divergences
+    samples.npz        final samples of every member
+    checkpoints/       step_<step>.pt (torch.save, loadable with weights_only=True) and
+                       step_<step>.sha256 (its checksum and the identity it trained); the last two kept
+    .lock              held (flock) by the one process training the run
+
+Nothing a user ran is lost or silently overwritten: a new run refuses a non-empty folder; every
+file is written to a temporary name, fsynced, renamed over the old one, and the folder fsynced,
+so a kill at any moment leaves the previous version whole; a damaged checkpoint is detected by
+its checksum and the previous one is used, with a warning naming the damaged file.
 """
 
 from __future__ import annotations
 
 import csv
+import fcntl
+import hashlib
 import io
 import json
 import math
@@ -15,6 +28,7 @@ import os
 import platform
 import sys
 import time
+import warnings
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -22,11 +36,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from .config import TrainConfig
-
-CONFIG = "config.json"
-CHECKPOINTS = "checkpoints"
+CONFIG, SUMMARY, SAMPLES = "config.json", "summary.json", "samples.npz"
+METRICS_JSONL, METRICS_CSV = "metrics.jsonl", "metrics.csv"
+CHECKPOINTS, LOCK = "checkpoints", ".lock"
 KEEP_CHECKPOINTS = 2
+
+
+class RunFolderError(RuntimeError):
+    """A run folder that cannot be used (in use, not a run, damaged beyond fallback)."""
+
+
+class DamagedCheckpointWarning(UserWarning):
+    """A checkpoint failed its checksum or could not be read; an older one is used."""
 
 
 def versions() -> dict[str, str]:
@@ -37,14 +58,31 @@ def versions() -> dict[str, str]:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             out[pkg] = "not installed"
-    out["torch_threads"] = str(torch.get_num_threads())
     return out
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+# -- durable writes ---------------------------------------------------------------------------------
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file, fsync it, rename it over ``path`` and fsync the folder."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)
+    _fsync_dir(path.parent)
 
 
 def _finite_or_none(obj: Any) -> Any:
@@ -58,81 +96,197 @@ def _finite_or_none(obj: Any) -> Any:
     return obj
 
 
+def json_text(obj: Any, indent: int | None = 2) -> str:
+    return json.dumps(_finite_or_none(obj), indent=indent, sort_keys=True, default=float, allow_nan=False)
+
+
 def write_json(path: Path, obj: Any) -> None:
-    text = json.dumps(_finite_or_none(obj), indent=2, sort_keys=True, default=float, allow_nan=False)
-    _atomic_write(path, (text + "\n").encode())
+    atomic_write(path, (json_text(obj) + "\n").encode())
+
+
+def read_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise RunFolderError(f"{what} {str(path)!r} is missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise RunFolderError(f"{what} {str(path)!r} is damaged (not valid JSON: {e})") from None
 
 
 class RunDir:
-    """The output folder of one run."""
+    """The output folder of one run, locked for as long as this object is open."""
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
+        self._lock_fd: int | None = None
+        self._columns: list[str] | None = None
 
-    # -- creation and resumption -------------------------------------------------------------
+    # -- creation, opening, locking ---------------------------------------------------------------
     @classmethod
-    def create(cls, path: str | os.PathLike, cfg: TrainConfig, command: list[str] | None = None) -> "RunDir":
+    def create(cls, path: str | os.PathLike, header: dict[str, Any], columns: list[str]) -> "RunDir":
+        """A new run folder (which must not exist, or be empty) with config.json = ``header`` and
+        the metrics files' columns."""
         p = Path(path)
         if p.exists() and (not p.is_dir() or any(p.iterdir())):
-            raise FileExistsError(
-                f"output folder {str(p)!r} already exists and is not empty; choose another --out, "
-                f"or continue it with --resume {p}"
-            )
-        (p / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
+            raise FileExistsError(f"output folder {str(p)!r} already exists and is not empty; choose another "
+                                  f"--out, or continue it with --resume {p}")
+        try:
+            (p / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise FileExistsError(f"cannot create output folder {str(p)!r}: a file is in the way") from None
         run = cls(p)
-        write_json(p / CONFIG, {
-            "config": cfg.to_dict(),
-            "versions": versions(),
-            "command": command if command is not None else sys.argv,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        })
+        run.lock()
+        write_json(p / CONFIG, header)
+        run._columns = columns
+        atomic_write(p / METRICS_CSV, (",".join(columns) + "\n").encode())
+        atomic_write(p / METRICS_JSONL, b"")
         return run
 
-    def load_config(self) -> TrainConfig:
-        f = self.path / CONFIG
-        if not f.is_file():
-            raise FileNotFoundError(f"{str(self.path)!r} is not a ganlab run folder (no {CONFIG})")
-        return TrainConfig.from_dict(json.loads(f.read_text())["config"])
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "RunDir":
+        p = Path(path)
+        if not (p / CONFIG).is_file():
+            raise RunFolderError(f"{str(p)!r} is not a ganlab run folder (no {CONFIG})")
+        run = cls(p)
+        run.lock()
+        return run
 
-    # -- checkpoints -------------------------------------------------------------------------
+    def lock(self) -> None:
+        """Take the folder's lock, or fail naming the process that holds it."""
+        fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise RunFolderError(f"run folder {str(self.path)!r} is in use by another ganlab process "
+                                 f"(pid {holder}); wait for it to finish or stop it first") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._lock_fd = fd
+
+    def close(self) -> None:
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self) -> "RunDir":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- config.json -------------------------------------------------------------------------------
+    def header(self) -> dict[str, Any]:
+        return read_json(self.path / CONFIG, "configuration")
+
+    def write_header(self, header: dict[str, Any]) -> None:
+        write_json(self.path / CONFIG, header)
+
+    # -- checkpoints -----------------------------------------------------------------------------
     def checkpoints(self) -> list[Path]:
         return sorted((self.path / CHECKPOINTS).glob("step_*.pt"))
 
-    def save_checkpoint(self, state: dict[str, Any]) -> Path:
-        f = self.path / CHECKPOINTS / f"step_{state['step']:09d}.pt"
+    def save_checkpoint(self, state: dict[str, Any], identity_sha256: str) -> Path:
+        """step_<step>.pt, then its .sha256 record (checksum, identity), then prune to the last two."""
         buf = io.BytesIO()
         torch.save(state, buf)
-        _atomic_write(f, buf.getvalue())
+        data = buf.getvalue()
+        f = self.path / CHECKPOINTS / f"step_{state['step']:010d}.pt"
+        atomic_write(f, data)
+        record = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "step": state["step"],
+                  "identity_sha256": identity_sha256}
+        write_json(f.with_suffix(".sha256"), record)
         for old in self.checkpoints()[:-KEEP_CHECKPOINTS]:
-            old.unlink()
+            old.with_suffix(".sha256").unlink(missing_ok=True)
+            old.unlink(missing_ok=True)
         return f
 
-    def latest_checkpoint(self) -> dict[str, Any] | None:
-        ckpts = self.checkpoints()
-        return torch.load(ckpts[-1], weights_only=True) if ckpts else None
+    def _read_checkpoint(self, f: Path, identity_sha256: str) -> dict[str, Any]:
+        """The checkpoint's state, or a ValueError saying what is wrong with it."""
+        try:
+            record = json.loads(f.with_suffix(".sha256").read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise ValueError(f"its checksum record is missing or unreadable ({e})") from None
+        data = f.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != record.get("sha256"):
+            raise ValueError(f"checksum mismatch ({len(data)} bytes, expected {record.get('bytes')})")
+        if record.get("identity_sha256") != identity_sha256:
+            raise ValueError("it was trained under another configuration identity")
+        return torch.load(io.BytesIO(data), weights_only=True)
 
-    # -- results -----------------------------------------------------------------------------
-    def write_metrics(self, rows: list[dict[str, Any]]) -> None:
-        """metrics.json and metrics.csv, both rewritten whole from the run's history."""
-        write_json(self.path / "metrics.json", rows)
-        cols: list[str] = []
-        for r in rows:
-            cols += [k for k in r if k not in cols]
+    def latest_checkpoint(self, identity_sha256: str) -> tuple[dict[str, Any], Path] | None:
+        """The newest intact checkpoint of this identity; damaged ones are skipped with a warning.
+        None when the run has none; RunFolderError when it has some and none is intact."""
+        found = self.checkpoints()
+        problems = []
+        for f in reversed(found):
+            try:
+                state = self._read_checkpoint(f, identity_sha256)
+            except (ValueError, RuntimeError, EOFError, OSError, KeyError) as e:
+                problems.append(f"{f}: {e}")
+                warnings.warn(f"checkpoint {str(f)!r} is damaged ({e}); falling back to the previous one",
+                              DamagedCheckpointWarning, stacklevel=2)
+                continue
+            return state, f
+        if found:
+            raise RunFolderError("no intact checkpoint in " + str(self.path) + ": " + "; ".join(problems))
+        return None
+
+    # -- metrics -----------------------------------------------------------------------------------
+    def columns(self) -> list[str]:
+        if self._columns is None:
+            with open(self.path / METRICS_CSV, newline="") as f:
+                self._columns = next(csv.reader(f))
+        return self._columns
+
+    def append_metrics(self, rows: list[dict[str, Any]]) -> None:
+        """Append rows to metrics.jsonl and metrics.csv and fsync both."""
+        lines = "".join(json_text(r, indent=None) + "\n" for r in rows)
         buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-        _atomic_write(self.path / "metrics.csv", buf.getvalue().encode())
+        csv.DictWriter(buf, fieldnames=self.columns(), lineterminator="\n", extrasaction="ignore").writerows(
+            [{k: ("" if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()} for r in rows])
+        for name, text in ((METRICS_JSONL, lines), (METRICS_CSV, buf.getvalue())):
+            with open(self.path / name, "a") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
 
-    def write_samples(self, samples: torch.Tensor, seeds: list[int], members: list | None = None) -> None:
-        """samples [N, n, d], the seed of each member and, for a grid, each member's values."""
-        grid = {}
-        for m in members or []:
+    def metrics(self) -> list[dict[str, Any]]:
+        """Every metrics row (a line cut off by a kill mid-write is skipped)."""
+        rows = []
+        path = self.path / METRICS_JSONL
+        if path.exists():
+            for line in path.read_text().splitlines():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+        return rows
+
+    def truncate_metrics(self, step: int) -> None:
+        """Keep only rows up to ``step`` (a resumed run re-evaluates what came after its checkpoint)."""
+        rows = [r for r in self.metrics() if r["step"] <= step]
+        atomic_write(self.path / METRICS_JSONL, "".join(json_text(r, indent=None) + "\n" for r in rows).encode())
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=self.columns(), lineterminator="\n", extrasaction="ignore")
+        w.writeheader()
+        w.writerows([{k: ("" if v is None else v) for k, v in r.items()} for r in rows])
+        atomic_write(self.path / METRICS_CSV, buf.getvalue().encode())
+
+    # -- results -----------------------------------------------------------------------------------
+    def write_samples(self, samples: torch.Tensor, seeds: list[int], members: list) -> None:
+        """samples [N, n, ...], the seed of each member and, for a grid, each member's values."""
+        grid: dict[str, list[float]] = {}
+        for m in members:
             for k, v in m.hyper.items():
                 grid.setdefault(k, []).append(v)
         buf = io.BytesIO()
-        np.savez(buf, samples=samples.numpy(), seeds=np.asarray(seeds), **{k: np.asarray(v) for k, v in grid.items()})
-        _atomic_write(self.path / "samples.npz", buf.getvalue())
+        np.savez(buf, samples=samples.detach().float().cpu().numpy(), seeds=np.asarray(seeds),
+                 **{k: np.asarray(v) for k, v in grid.items()})
+        atomic_write(self.path / SAMPLES, buf.getvalue())
 
     def write_summary(self, summary: dict[str, Any]) -> None:
-        write_json(self.path / "summary.json", summary)
+        write_json(self.path / SUMMARY, summary)

@@ -1,0 +1,145 @@
+"""Where a run's samples come from: fresh draws from a target with an exact density, a fixed
+training set per member, a tensor data set shared by all members, or a known distribution that
+stands in for the generator (so a discriminator can be trained alone against a fixed p_g).
+
+Every source draws for all members at once from ``ganlab.rng.Streams``, addressed by
+(purpose, step, sub), so a source holds no generator state: a resumed run draws exactly what an
+uninterrupted one does, and member i's samples do not depend on the other members.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import torch
+
+from ..rng import Streams
+from ..theory.targets import GaussianMixture, SwissRoll
+from ..validation import check_int
+
+Shape = tuple[int, ...]
+
+
+class DataSource(Protocol):
+    shape: Shape  # one sample's shape
+    target: Any  # the distribution with its exact density (toy targets), or None (a data set)
+
+    def prepare(self, streams: Streams, device: torch.device) -> None:
+        """Draw or move what the source holds (a fixed set) once, before training."""
+
+    def batch(self, streams: Streams, purpose: str, step: int, sub: int, n: int, dtype: torch.dtype) -> torch.Tensor:
+        """n samples per member [N, n, *shape] for draw (purpose, step, sub)."""
+
+
+# -- fresh samples of a target, on the device -----------------------------------------------------
+def _mixture_sampler(t: GaussianMixture, device: torch.device) -> Callable[..., torch.Tensor]:
+    """Component k with probability w_k (inverse CDF of one uniform), then μ_k + L_k ε, ε ~ N(0, I),
+    in float64."""
+    cumulative, means, tril = (v.to(device) for v in (t.weights.cumsum(0), t.means, t._scale_tril))
+
+    def draw(streams: Streams, purpose: str, step: int, sub: int, n: int) -> torch.Tensor:
+        k = streams.categorical(purpose, step, sub, (n,), cumulative)
+        eps = streams.normal(purpose + "/eps", step, sub, (n, t.dim), torch.float64)
+        return means[k] + (tril[k] @ eps[..., None])[..., 0]
+
+    return draw
+
+
+def _swiss_roll_sampler(t: SwissRoll, device: torch.device) -> Callable[..., torch.Tensor]:
+    """The WGAN-GP script's swiss roll: s = 1.5π(1 + 2u), (s cos s, s sin s) + noise·ε, / scale."""
+
+    def draw(streams: Streams, purpose: str, step: int, sub: int, n: int) -> torch.Tensor:
+        s = 1.5 * math.pi * (1 + 2 * streams.uniform(purpose, step, sub, (n,), torch.float64))
+        xy = torch.stack([s * torch.cos(s), s * torch.sin(s)], dim=-1)
+        return (xy + t.noise * streams.normal(purpose + "/eps", step, sub, (n, 2), torch.float64)) / t.scale
+
+    return draw
+
+
+SAMPLERS: dict[type, Callable[[Any, torch.device], Callable[..., torch.Tensor]]] = {
+    GaussianMixture: _mixture_sampler,
+    SwissRoll: _swiss_roll_sampler,
+}
+
+
+class TargetSource:
+    """Fresh samples of a target every draw."""
+
+    def __init__(self, target: Any):
+        if type(target) not in SAMPLERS:
+            raise ValueError(f"no batched sampler for {type(target).__name__}; known: "
+                             f"{', '.join(sorted(c.__name__ for c in SAMPLERS))}")
+        self.target = target
+        self.shape: Shape = (target.dim,)
+        self._draw: Callable[..., torch.Tensor] | None = None
+
+    def prepare(self, streams: Streams, device: torch.device) -> None:
+        self._draw = SAMPLERS[type(self.target)](self.target, device)
+
+    def batch(self, streams: Streams, purpose: str, step: int, sub: int, n: int, dtype: torch.dtype) -> torch.Tensor:
+        if self._draw is None:
+            self.prepare(streams, streams.device)
+        return self._draw(streams, purpose, step, sub, n).to(dtype)
+
+
+# -- epochs over a fixed set -----------------------------------------------------------------------
+class _Epochs:
+    """Shuffled epochs over ``size`` rows: batch ``index`` takes rows [pos·n, (pos + 1)·n) of epoch
+    index // (size // n)'s permutation (member i's from stream ("epoch", epoch)); an epoch's
+    remainder is dropped. ``draws_per_step`` (set by the trainer from its schedule) maps a
+    (step, sub) draw to index = step·draws_per_step + sub."""
+
+    size: int
+    draws_per_step: int = 1
+
+    def rows(self, streams: Streams, step: int, sub: int, n: int) -> torch.Tensor:
+        per_epoch = self.size // n
+        if per_epoch == 0:
+            raise ValueError(f"the data set has {self.size} samples, fewer than one batch of {n}")
+        epoch, pos = divmod(step * self.draws_per_step + sub, per_epoch)
+        cached = getattr(self, "_perm", None)
+        if cached is None or cached[0] != epoch:
+            self._perm = cached = (epoch, streams.permutation("epoch", epoch, 0, self.size))
+        return cached[1][:, pos * n:(pos + 1) * n]  # [N, n]
+
+
+class FixedSetSource(_Epochs):
+    """A training set of ``size`` samples per member, drawn once from the target (stream
+    "dataset"; PacGAN: 100,000), iterated in shuffled epochs."""
+
+    def __init__(self, target: Any, size: int):
+        self.inner = TargetSource(target)
+        self.target, self.shape = target, self.inner.shape
+        self.size = check_int("dataset_size", size)
+        self.data: torch.Tensor | None = None
+
+    def prepare(self, streams: Streams, device: torch.device) -> None:
+        self.inner.prepare(streams, device)
+        self.data = self.inner.batch(streams, "dataset", 0, 0, self.size, torch.float64)  # [N, size, d]
+
+    def batch(self, streams: Streams, purpose: str, step: int, sub: int, n: int, dtype: torch.dtype) -> torch.Tensor:
+        idx = self.rows(streams, step, sub, n)
+        return torch.gather(self.data, 1, idx[..., None].expand(-1, -1, self.data.shape[2])).to(dtype)
+
+
+class TensorSource(_Epochs):
+    """A data set shared by all members (e.g. images [M, C, H, W]), each member iterating it in its
+    own shuffled epochs."""
+
+    def __init__(self, data: torch.Tensor, target: Any = None):
+        self.data, self.target = data, target
+        self.size = data.shape[0]
+        self.shape: Shape = tuple(data.shape[1:])
+
+    def prepare(self, streams: Streams, device: torch.device) -> None:
+        self.data = self.data.to(device)
+
+    def batch(self, streams: Streams, purpose: str, step: int, sub: int, n: int, dtype: torch.dtype) -> torch.Tensor:
+        return self.data[self.rows(streams, step, sub, n)].to(dtype)
+
+
+def make_source(target: Any, dataset_size: int | None = None) -> DataSource:
+    """Fresh samples of ``target``, or a fixed set of ``dataset_size`` per member."""
+    return TargetSource(target) if dataset_size is None else FixedSetSource(target, dataset_size)

@@ -1,0 +1,81 @@
+"""What the engine needs of a model, and the registry that builds one from its spec.
+
+A batched model holds N independent networks (the members of a run) as stacked parameters
+[N, ...] and maps inputs [N, B, *in_shape] to outputs [N, B, *out_shape] in one computation.
+Member i only ever meets slice i of every parameter and of every batch, so its numbers follow
+its own seed alone. Parameters are a plain ``dict[str, Tensor]`` and the forward is a pure
+function of them, so the unrolled GAN can differentiate through discriminator updates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import torch
+
+from ..validation import check_choice
+
+Params = dict[str, torch.Tensor]
+Shape = tuple[int, ...]
+
+
+class BatchedModel(Protocol):
+    in_shape: Shape
+    out_shape: Shape
+    batch_norm: bool  # statistics over the batch: rows are not independent
+
+    def init(self, seeds: Sequence[int], role: str, dtype: torch.dtype, device: torch.device) -> Params:
+        """Stacked initial parameters; member i's come from its seed and ``role`` alone."""
+
+    def __call__(self, params: Params, x: torch.Tensor, *, groups: int = 1) -> torch.Tensor:
+        """[N, B, *in_shape] → [N, B, *out_shape]; with batch norm, ``groups`` contiguous row blocks
+        are normalised separately (PacGAN runs its generator once per pack slot)."""
+
+    def flops(self, batch: int) -> int:
+        """Forward FLOPs (2 × multiply-adds) of one member on ``batch`` rows."""
+
+    def param_count(self) -> int:
+        """Parameters of one member."""
+
+    def activation_count(self, batch: int) -> int:
+        """Numbers one member's forward pass on ``batch`` rows produces (for memory estimates)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelKind:
+    spec: type  # a frozen dataclass of the model's hyperparameters
+    build: Callable[[Any, Shape, Shape], BatchedModel]  # (spec, in_shape, out_shape) → model
+
+
+MODELS: dict[str, ModelKind] = {}
+
+
+def register_model(kind: str, spec: type, build: Callable[[Any, Shape, Shape], BatchedModel]) -> None:
+    MODELS[kind] = ModelKind(spec, build)
+
+
+def model_kind(spec: Any) -> str:
+    for kind, entry in MODELS.items():
+        if type(spec) is entry.spec:
+            return kind
+    raise ValueError(f"{type(spec).__name__} is not a registered model spec; known: {', '.join(sorted(MODELS))}")
+
+
+def build_model(spec: Any, in_shape: Shape, out_shape: Shape) -> BatchedModel:
+    return MODELS[model_kind(spec)].build(spec, tuple(in_shape), tuple(out_shape))
+
+
+def spec_to_dict(spec: Any) -> dict[str, Any]:
+    return {"kind": model_kind(spec), **dataclasses.asdict(spec)}
+
+
+def spec_from_dict(d: dict[str, Any]) -> Any:
+    d = dict(d)
+    kind = check_choice("model kind", d.pop("kind", "mlp"), MODELS)
+    return MODELS[kind].spec(**d)
+
+
+def stack_members(per_member: list[Params]) -> Params:
+    return {k: torch.stack([p[k] for p in per_member]) for k in per_member[0]}

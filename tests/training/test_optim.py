@@ -1,0 +1,73 @@
+"""The batched optimizers against torch.optim (the same formulas, written by torch), per member."""
+
+import pytest
+import torch
+
+from ganlab.training.optim import OPTIMIZERS
+
+HYPER = dict(betas=(0.5, 0.9), eps=1e-8, rmsprop_alpha=0.9)
+
+
+def torch_optimizer(name: str, params, lr: float):
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=HYPER["betas"], eps=HYPER["eps"], foreach=False)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, alpha=HYPER["rmsprop_alpha"], eps=HYPER["eps"], foreach=False)
+    return torch.optim.SGD(params, lr=lr, foreach=False)
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_each_member_follows_torch_with_its_own_learning_rate(name):
+    """Member i of a batched optimizer with lr[i] equals torch.optim with lr[i] on member i's slice,
+    over 20 steps of random gradients (float64; the update's factors are ordered differently, so
+    equal to rounding)."""
+    g = torch.Generator().manual_seed(0)
+    lrs = torch.tensor([1e-3, 3e-2, 0.5], dtype=torch.float64)
+    w = torch.randn(3, 4, 5, generator=g, dtype=torch.float64)
+    b = torch.randn(3, 1, 5, generator=g, dtype=torch.float64)
+    opt = OPTIMIZERS[name]([w, b], lrs, **HYPER)
+    singles = [[w[i].clone().requires_grad_(True), b[i].clone().requires_grad_(True)] for i in range(3)]
+    refs = [torch_optimizer(name, ps, float(lr)) for ps, lr in zip(singles, lrs)]
+    for _ in range(20):
+        gw, gb = torch.randn(3, 4, 5, generator=g, dtype=torch.float64), torch.randn(3, 1, 5, generator=g, dtype=torch.float64)
+        opt.step([gw, gb])
+        for i, (ps, ref) in enumerate(zip(singles, refs)):
+            ps[0].grad, ps[1].grad = gw[i].clone(), gb[i].clone()
+            ref.step()
+    for i, ps in enumerate(singles):
+        assert torch.allclose(w[i], ps[0].detach(), rtol=1e-13, atol=1e-15)
+        assert torch.allclose(b[i], ps[1].detach(), rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_functional_step_equals_the_in_place_step(name):
+    """The unroll's differentiable step gives the in-place step's parameters (ε_in = 1e-16 under
+    the root shifts Adam/RMSprop by far less than 1e-12 here)."""
+    g = torch.Generator().manual_seed(1)
+    lr = torch.tensor([1e-2, 2e-2], dtype=torch.float64)
+    w = torch.randn(2, 3, 3, generator=g, dtype=torch.float64)
+    opt = OPTIMIZERS[name]([w], lr, **HYPER)
+    for _ in range(3):
+        opt.step([torch.randn(2, 3, 3, generator=g, dtype=torch.float64)])
+    grad = torch.randn(2, 3, 3, generator=g, dtype=torch.float64)
+    new, _ = opt.functional_step(w.clone(), grad, opt.functional_state(0), lr)
+    opt.step([grad])
+    assert torch.allclose(new, w, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_inactive_members_keep_their_weights(name):
+    """A member outside ``active`` gets learning rate 0: its weights do not move (the others do)."""
+    w = torch.ones(3, 2, dtype=torch.float64)
+    opt = OPTIMIZERS[name]([w], torch.full((3,), 0.1, dtype=torch.float64), **HYPER)
+    opt.step([torch.ones(3, 2, dtype=torch.float64)], torch.tensor([True, False, True]))
+    assert torch.equal(w[1], torch.ones(2, dtype=torch.float64))
+    assert (w[[0, 2]] < 1).all()
+
+
+def test_reset_members_zeroes_only_their_state():
+    w = torch.zeros(2, 3, dtype=torch.float64)
+    opt = OPTIMIZERS["adam"]([w], torch.full((2,), 0.1, dtype=torch.float64), **HYPER)
+    opt.step([torch.ones(2, 3, dtype=torch.float64)])
+    opt.reset_members(torch.tensor([True, False]))
+    assert opt.state["exp_avg"][0][0].abs().max() == 0 and opt.state["exp_avg"][0][1].abs().min() > 0
