@@ -36,11 +36,12 @@ class MethodConfig:
     generator_loss: str = option("nonsaturating", "generator loss: minimax (descend log(1 − D(G(z)))), "
                                  "nonsaturating (descend −log D(G(z))), or wasserstein",
                                  choices=("minimax", "nonsaturating", "wasserstein"))
-    schedule: str = option("alternating", "update order: alternating (k D steps, then G on fresh noise), "
+    schedule: str = option("alternating", "update order: alternating (k D steps, then g_steps G steps on fresh noise), "
                            "simultaneous (G's gradient at the same θ_D, on the same batch; both applied "
                            "together), unrolled (simultaneous, G's loss through K unrolled D steps)",
                            choices=SCHEDULE_NAMES)
     d_steps: int = option(1, "discriminator (critic) updates per generator update (k, n_critic)")
+    g_steps: int = option(1, "generator updates per step, each on fresh noise (alternating schedule only)")
     pack: int = option(1, "PacGAN's m: D judges m samples concatenated")
     unroll: int = option(0, "K, the unrolled D steps inside G's loss (schedule unrolled; 0 = standard GAN)")
     unroll_order: str = option("second", "second: differentiate through the unrolled steps; first: treat them "
@@ -61,6 +62,9 @@ class MethodConfig:
         check_choice(f"generator loss for loss {self.loss!r}", self.generator_loss, LOSSES[self.loss].generator)
         check_choice("schedule", self.schedule, SCHEDULE_NAMES)
         check_int("d_steps", self.d_steps)
+        check_int("g_steps", self.g_steps)
+        if self.g_steps > 1 and self.schedule != "alternating":
+            raise ValueError(f"g_steps={self.g_steps} needs schedule 'alternating', got {self.schedule!r}")
         check_int("pack", self.pack)
         check_int("batch_size", self.batch_size)
         check_int("unroll", self.unroll, minimum=0)

@@ -158,15 +158,16 @@ class ReferenceGAN:
     # -- one step ---------------------------------------------------------------------------------
     def train_step(self, real: list[torch.Tensor], z: list[torch.Tensor], alpha: list[torch.Tensor | None]) -> None:
         """One generator update after d_steps discriminator updates, in the method's schedule.
-        real[k], z[k], alpha[k]: D step k's inputs; z[d_steps]: the generator's own noise
-        (alternating only)."""
+        real[k], z[k], alpha[k]: D step k's inputs; z[d_steps + j]: the generator's own noise for
+        its j-th update (alternating only)."""
         m = self.m
         if m.schedule == "alternating":
             for k in range(m.d_steps):
                 self._d_step(real[k], z[k], alpha[k])
-            self.opt_g.zero_grad()
-            self.g_objective(self.D, self.generate(z[m.d_steps])).backward(inputs=list(self.G.parameters()))
-            self.opt_g.step()
+            for j in range(m.g_steps):
+                self.opt_g.zero_grad()
+                self.g_objective(self.D, self.generate(z[m.d_steps + j])).backward(inputs=list(self.G.parameters()))
+                self.opt_g.step()
             return
         last = m.d_steps - 1
         for k in range(last):

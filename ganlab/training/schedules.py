@@ -5,8 +5,9 @@ parts (``real``, ``fake``, ``d_loss``, ``g_loss``, ``update_d``, ``update_g``); 
 says how many real batches a step takes (for epochs over a fixed set). Random draws are addressed
 by (step, sub): D step k uses sub k; the generator's own noise uses sub = d_steps.
 
-* ``alternating``: k D updates, each on a fresh batch and noise, then one G update on fresh noise
-  (Goodfellow et al. 2014, Algorithm 1; WGAN's n_critic).
+* ``alternating``: k D updates, each on a fresh batch and noise, then ``g_steps`` G updates, each
+  on fresh noise (Goodfellow et al. 2014, Algorithm 1 with k; WGAN's n_critic; many G steps per D
+  step approach the maximin order of the game).
 * ``simultaneous``: the first k − 1 D updates as above; then D's and G's gradients are both taken
   at the same θ_D on the same batch and noise and applied together (the unrolled-GAN notebook's
   tf.group; PacGAN's update).
@@ -45,9 +46,10 @@ def alternating(t: "Trainer", step: int) -> Losses:
         d_loss = _d_update(t, step, k)
     if not t.trains_generator:
         return d_loss, torch.full_like(d_loss, float("nan"))
-    fake = t.fake(step, m.d_steps, grad=True)
-    g_loss, g_grads = t.g_gradients(t.params_d, fake)
-    t.update_g(g_grads)
+    for j in range(m.g_steps):
+        fake = t.fake(step, m.d_steps + j, grad=True)
+        g_loss, g_grads = t.g_gradients(t.params_d, fake)
+        t.update_g(g_grads)
     return d_loss, g_loss
 
 

@@ -21,6 +21,7 @@ from helpers import F32, F64, engine_names, max_gap, record_draws, reference_for
 REFERENCE_CASES = {
     "nonsaturating": make_method("nonsaturating"),
     "minimax, k=2": make_method("vanilla", d_steps=2),
+    "3 G steps per D step": make_method("nonsaturating", g_steps=3),
     "packed m=3": make_method("packed", pack=3),
     "simultaneous": make_method("nonsaturating", schedule="simultaneous"),
     "wgan (clip, RMSprop, k=5)": make_method("wgan"),
@@ -351,6 +352,7 @@ def test_checkpoint_round_trip_continues_bit_identically(name, kw):
     (dict(lr_d=-1.0), "lr_d must be a positive finite number, got -1.0"),
     (dict(schedule="unrolled", loss="wasserstein", generator_loss="wasserstein"), "unrolled schedule"),
     (dict(unroll=2), "unroll=2 needs schedule 'unrolled'"),
+    (dict(g_steps=2, schedule="simultaneous"), "g_steps=2 needs schedule 'alternating'"),
     (dict(schedule="sideways"), "unknown schedule 'sideways'"),
 ])
 def test_bad_method_is_refused_with_its_value(bad, match):
