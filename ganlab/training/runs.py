@@ -193,6 +193,14 @@ def run(session: Session, progress: bool | None = None) -> dict[str, Any]:
                     out.write_summary(summary(t, status="interrupted"))
                     raise Interrupted(f"interrupted at step {s} of {cfg.steps}; checkpoint saved, continue with "
                                       f"`ganlab train --resume {out.path}`")
+    except (AllMembersDiverged, Interrupted):
+        raise
+    except BaseException as e:  # a bug, a full disk, a second Ctrl-C: say so in summary.json if we can
+        try:
+            out.write_summary({**summary(t, status="failed"), "error": f"{type(e).__name__}: {e}"})
+        except OSError:
+            pass
+        raise
     finally:
         bar.close()
     if saved_at != t.step or not out.checkpoints():

@@ -397,3 +397,30 @@ def test_bad_device_is_refused(device, match):
 def test_cuda_on_a_cpu_only_torch_is_refused():
     with pytest.raises(ValueError, match="device 'cuda' is not available"):
         Runtime(device="cuda")
+
+
+# -- runtime options --------------------------------------------------------------------------------------
+def test_bf16_autocast_trains_float32_parameters_close_to_float32():
+    """dtype bfloat16: networks under bf16 autocast, parameters float32. After 5 steps the bf16
+    run differs from the float32 one (autocast is on), by a small fraction of how far the float32
+    run moved from its initial weights (2-norms over G's parameters): bf16 keeps 8 bits, and
+    Adam's per-coordinate normalisation amplifies the rounding of near-zero gradients — measured
+    ≈ 4 %; a bound of 25 % still fails a run that does not follow the float32 trajectory."""
+    cfg = small(make_method("nonsaturating", lr_d=1e-3, lr_g=1e-3), seeds=(1, 2))
+    init = Trainer(cfg, F32).params_g
+    a, b = _params_after(cfg, Runtime(dtype="bfloat16"), 5), _params_after(cfg, F32, 5)
+    assert a.params_g["w0"].dtype == torch.float32
+
+    def norm(x, y):
+        return sum(((x[k] - y[k]).detach() ** 2).sum() for k in y).sqrt().item()
+
+    gap, moved = norm(a.params_g, b.params_g), norm(b.params_g, init)
+    assert 0 < gap < 0.25 * moved
+
+
+def test_torch_compile_gives_the_eager_numbers():
+    """torch.compile of the networks' forward passes (CPU inductor) trains to the eager result;
+    compiled kernels may reorder float32 sums, so compare to rounding over 3 steps."""
+    cfg = small(make_method("nonsaturating"), seeds=(1, 2))
+    a, b = _params_after(cfg, Runtime(compile=True), 3), _params_after(cfg, F32, 3)
+    assert max((a.params_g[k] - b.params_g[k]).abs().max().item() for k in a.params_g) < 1e-6

@@ -309,6 +309,47 @@ def test_out_on_a_read_only_folder_is_one_line(tmp_path, capsys):
         ro.chmod(0o700)
 
 
+def test_out_where_no_folder_can_be_made_is_one_line(tmp_path, capsys):
+    assert main([*ARGS, "--steps", "5", "--out", "/proc/ganlab-run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and err.count("\n") == 1
+
+
+def test_a_full_disk_mid_run_is_one_line_and_keeps_the_last_checkpoint(tmp_path, capsys, monkeypatch):
+    """A write failing with ENOSPC after the first checkpoint: exit 2 with one line, the earlier
+    checkpoint intact and resumable, summary.json saying the run failed (if it can be written)."""
+    import errno
+
+    from ganlab.training import rundir
+
+    out = tmp_path / "run"
+    real_save = rundir.RunDir.save_checkpoint
+
+    def save(self, state, identity):
+        if state["step"] >= 20:
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
+        return real_save(self, state, identity)
+
+    monkeypatch.setattr(rundir.RunDir, "save_checkpoint", save)
+    assert main([*ARGS, "--steps", "40", "--checkpoint-every", "10", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and err.count("\n") == 1
+    assert json.loads((out / "summary.json").read_text())["status"] == "failed"
+    monkeypatch.setattr(rundir.RunDir, "save_checkpoint", real_save)
+    assert main(["train", "--resume", str(out), "--no-progress"]) == 0
+    assert json.loads((out / "summary.json").read_text())["status"] == "finished"
+
+
+def test_resume_may_change_the_runtime_and_records_it(tmp_path):
+    out = tmp_path / "run"
+    assert main([*ARGS, "--steps", "20", "--checkpoint-every", "10", "--out", str(out)]) == 0
+    assert main(["train", "--resume", str(out), "--steps", "30", "--threads", "2", "--dtype", "float64",
+                 "--no-progress"]) == 0
+    segments = json.loads((out / "config.json").read_text())["segments"]
+    assert [s["runtime"]["dtype"] for s in segments] == ["float32", "float64"]
+    assert segments[1]["runtime"]["threads"] == 2 and segments[1]["from_step"] == 20
+
+
 def test_version_and_help_name_every_flags_default(capsys):
     from ganlab.cli import _parser
 
