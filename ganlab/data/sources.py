@@ -25,6 +25,7 @@ Shape = tuple[int, ...]
 class DataSource(Protocol):
     shape: Shape  # one sample's shape
     target: Any  # the distribution with its exact density (toy targets), or None (a data set)
+    classes: int  # number of class labels it gives (0: none)
 
     def prepare(self, streams: Streams, device: torch.device) -> None:
         """Draw or move what the source holds (a fixed set) once, before training."""
@@ -32,15 +33,20 @@ class DataSource(Protocol):
     def batch(self, streams: Streams, purpose: str, step: int, sub: int, n: int, dtype: torch.dtype) -> torch.Tensor:
         """n samples per member [N, n, *shape] for draw (purpose, step, sub)."""
 
+    def labels(self, streams: Streams, purpose: str, step: int, sub: int, n: int) -> torch.Tensor:
+        """The class labels [N, n] (int64) of the samples of the same draw."""
+
 
 # -- fresh samples of a target, on the device -----------------------------------------------------
 def _mixture_sampler(t: GaussianMixture, device: torch.device) -> Callable[..., torch.Tensor]:
     """Component k with probability w_k (inverse CDF of one uniform), then μ_k + L_k ε, ε ~ N(0, I),
-    in float64."""
+    in float64; with ``labels=True`` the components k instead (a mixture's class labels)."""
     cumulative, means, tril = (v.to(device) for v in (t.weights.cumsum(0), t.means, t._scale_tril))
 
-    def draw(streams: Streams, purpose: str, step: int, sub: int, n: int) -> torch.Tensor:
+    def draw(streams: Streams, purpose: str, step: int, sub: int, n: int, labels: bool = False) -> torch.Tensor:
         k = streams.categorical(purpose, step, sub, (n,), cumulative)
+        if labels:
+            return k
         eps = streams.normal(purpose + "/eps", step, sub, (n, t.dim), torch.float64)
         return means[k] + (tril[k] @ eps[..., None])[..., 0]
 
@@ -50,7 +56,9 @@ def _mixture_sampler(t: GaussianMixture, device: torch.device) -> Callable[..., 
 def _swiss_roll_sampler(t: SwissRoll, device: torch.device) -> Callable[..., torch.Tensor]:
     """The WGAN-GP script's swiss roll: s = 1.5π(1 + 2u), (s cos s, s sin s) + noise·ε, / scale."""
 
-    def draw(streams: Streams, purpose: str, step: int, sub: int, n: int) -> torch.Tensor:
+    def draw(streams: Streams, purpose: str, step: int, sub: int, n: int, labels: bool = False) -> torch.Tensor:
+        if labels:
+            raise ValueError("the swiss roll has no class labels")
         s = 1.5 * math.pi * (1 + 2 * streams.uniform(purpose, step, sub, (n,), torch.float64))
         xy = torch.stack([s * torch.cos(s), s * torch.sin(s)], dim=-1)
         return (xy + t.noise * streams.normal(purpose + "/eps", step, sub, (n, 2), torch.float64)) / t.scale
@@ -73,6 +81,7 @@ class TargetSource:
                              f"{', '.join(sorted(c.__name__ for c in SAMPLERS))}")
         self.target = target
         self.shape: Shape = (target.dim,)
+        self.classes = target.n_modes if isinstance(target, GaussianMixture) else 0
         self._draw: Callable[..., torch.Tensor] | None = None
 
     def prepare(self, streams: Streams, device: torch.device) -> None:
@@ -82,6 +91,12 @@ class TargetSource:
         if self._draw is None:
             self.prepare(streams, streams.device)
         return self._draw(streams, purpose, step, sub, n).to(dtype)
+
+    def labels(self, streams: Streams, purpose: str, step: int, sub: int, n: int) -> torch.Tensor:
+        """The mixture component of each sample of the same draw."""
+        if self._draw is None:
+            self.prepare(streams, streams.device)
+        return self._draw(streams, purpose, step, sub, n, labels=True)
 
 
 # -- epochs over a fixed set -----------------------------------------------------------------------
@@ -111,33 +126,49 @@ class FixedSetSource(_Epochs):
 
     def __init__(self, target: Any, size: int):
         self.inner = TargetSource(target)
-        self.target, self.shape = target, self.inner.shape
+        self.target, self.shape, self.classes = target, self.inner.shape, self.inner.classes
         self.size = check_int("dataset_size", size)
         self.data: torch.Tensor | None = None
+        self.data_labels: torch.Tensor | None = None
 
     def prepare(self, streams: Streams, device: torch.device) -> None:
         self.inner.prepare(streams, device)
         self.data = self.inner.batch(streams, "dataset", 0, 0, self.size, torch.float64)  # [N, size, d]
+        if self.classes:
+            self.data_labels = self.inner.labels(streams, "dataset", 0, 0, self.size)
 
     def batch(self, streams: Streams, purpose: str, step: int, sub: int, n: int, dtype: torch.dtype) -> torch.Tensor:
         idx = self.rows(streams, step, sub, n)
         return torch.gather(self.data, 1, idx[..., None].expand(-1, -1, self.data.shape[2])).to(dtype)
+
+    def labels(self, streams: Streams, purpose: str, step: int, sub: int, n: int) -> torch.Tensor:
+        return torch.gather(self.data_labels, 1, self.rows(streams, step, sub, n))
 
 
 class TensorSource(_Epochs):
     """A data set shared by all members (e.g. images [M, C, H, W]), each member iterating it in its
     own shuffled epochs."""
 
-    def __init__(self, data: torch.Tensor, target: Any = None):
-        self.data, self.target = data, target
+    def __init__(self, data: torch.Tensor, labels: torch.Tensor | None = None, classes: int = 0, target: Any = None):
+        if labels is not None and labels.shape != data.shape[:1]:
+            raise ValueError(f"labels must be one per sample: {tuple(labels.shape)} for {data.shape[0]} samples")
+        self.data, self.data_labels, self.target = data, labels, target
+        self.classes = classes if labels is not None else 0
         self.size = data.shape[0]
         self.shape: Shape = tuple(data.shape[1:])
 
     def prepare(self, streams: Streams, device: torch.device) -> None:
         self.data = self.data.to(device)
+        if self.data_labels is not None:
+            self.data_labels = self.data_labels.to(device)
 
     def batch(self, streams: Streams, purpose: str, step: int, sub: int, n: int, dtype: torch.dtype) -> torch.Tensor:
         return self.data[self.rows(streams, step, sub, n)].to(dtype)
+
+    def labels(self, streams: Streams, purpose: str, step: int, sub: int, n: int) -> torch.Tensor:
+        if self.data_labels is None:
+            raise ValueError("this data set has no labels")
+        return self.data_labels[self.rows(streams, step, sub, n)]
 
 
 def make_source(target: Any, dataset_size: int | None = None) -> DataSource:

@@ -29,9 +29,11 @@ class BatchedModel(Protocol):
     def init(self, seeds: Sequence[int], role: str, dtype: torch.dtype, device: torch.device) -> Params:
         """Stacked initial parameters; member i's come from its seed and ``role`` alone."""
 
-    def __call__(self, params: Params, x: torch.Tensor, *, groups: int = 1) -> torch.Tensor:
+    def __call__(self, params: Params, x: torch.Tensor, *, groups: int = 1,
+                 labels: torch.Tensor | None = None) -> torch.Tensor:
         """[N, B, *in_shape] → [N, B, *out_shape]; with batch norm, ``groups`` contiguous row blocks
-        are normalised separately (PacGAN runs its generator once per pack slot)."""
+        are normalised separately (PacGAN runs its generator once per pack slot); a conditional
+        model (built with ``classes`` > 0) also takes class labels [N, B] (int64)."""
 
     def flops(self, batch: int) -> int:
         """Forward FLOPs (2 × multiply-adds) of one member on ``batch`` rows."""
@@ -46,13 +48,13 @@ class BatchedModel(Protocol):
 @dataclasses.dataclass(frozen=True)
 class ModelKind:
     spec: type  # a frozen dataclass of the model's hyperparameters
-    build: Callable[[Any, Shape, Shape], BatchedModel]  # (spec, in_shape, out_shape) → model
+    build: Callable[..., BatchedModel]  # (spec, in_shape, out_shape, classes) → model
 
 
 MODELS: dict[str, ModelKind] = {}
 
 
-def register_model(kind: str, spec: type, build: Callable[[Any, Shape, Shape], BatchedModel]) -> None:
+def register_model(kind: str, spec: type, build: Callable[..., BatchedModel]) -> None:
     MODELS[kind] = ModelKind(spec, build)
 
 
@@ -63,8 +65,10 @@ def model_kind(spec: Any) -> str:
     raise ValueError(f"{type(spec).__name__} is not a registered model spec; known: {', '.join(sorted(MODELS))}")
 
 
-def build_model(spec: Any, in_shape: Shape, out_shape: Shape) -> BatchedModel:
-    return MODELS[model_kind(spec)].build(spec, tuple(in_shape), tuple(out_shape))
+def build_model(spec: Any, in_shape: Shape, out_shape: Shape, classes: int = 0) -> BatchedModel:
+    """The batched model of ``spec`` mapping in_shape to out_shape; with ``classes`` > 0 it is
+    conditioned on a class label as well."""
+    return MODELS[model_kind(spec)].build(spec, tuple(in_shape), tuple(out_shape), classes)
 
 
 def spec_to_dict(spec: Any) -> dict[str, Any]:

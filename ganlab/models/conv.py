@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from ..validation import check_int, check_positive
@@ -30,11 +31,13 @@ class DCGANSpec:
     hidden: int = 1024
     batch_norm: bool = True
     init_scale: float = 0.02
+    embed: int = 10  # conditional generators: size of the label embedding concatenated to z
 
     def __post_init__(self) -> None:
         check_int("width", self.width)
         check_int("hidden", self.hidden, minimum=0)
         check_positive("init_scale", self.init_scale)
+        check_int("embed", self.embed)
 
 
 def _norm(spec: DCGANSpec, n: int, dims: int) -> nn.Module:
@@ -84,18 +87,50 @@ def dcgan_discriminator(spec: DCGANSpec, image: Shape, out: int) -> nn.Module:
     return nn.Sequential(*layers)
 
 
-def build_dcgan(spec: DCGANSpec, in_shape: Shape, out_shape: Shape) -> ModuleEnsemble:
+class ConditionalGenerator(nn.Module):
+    """G(z, y) = body([z, embedding(y)])."""
+
+    def __init__(self, body: nn.Module, classes: int, embed: int):
+        super().__init__()
+        self.embedding, self.body = nn.Embedding(classes, embed), body
+
+    def forward(self, z, labels):
+        return self.body(torch.cat([z, self.embedding(labels)], dim=1))
+
+
+class ConditionalDiscriminator(nn.Module):
+    """D(x, y) = body([x, map(y)]) with map(y) a learned H × W plane per class."""
+
+    def __init__(self, body: nn.Module, classes: int, image: Shape):
+        super().__init__()
+        self.image = image
+        self.embedding, self.body = nn.Embedding(classes, image[1] * image[2]), body
+
+    def forward(self, x, labels):
+        plane = self.embedding(labels).view(-1, 1, *self.image[1:])
+        return self.body(torch.cat([x, plane], dim=1))
+
+
+def build_dcgan(spec: DCGANSpec, in_shape: Shape, out_shape: Shape, classes: int = 0) -> ModuleEnsemble:
     init = normal_init(spec.init_scale)
     if len(out_shape) == 3:  # noise → image
         if len(in_shape) != 1:
             raise ValueError(f"a DCGAN generator takes a noise vector, got input shape {in_shape}")
-        make = lambda: dcgan_generator(spec, in_shape[0], out_shape)  # noqa: E731
+        if classes:
+            make = lambda: ConditionalGenerator(  # noqa: E731
+                dcgan_generator(spec, in_shape[0] + spec.embed, out_shape), classes, spec.embed)
+        else:
+            make = lambda: dcgan_generator(spec, in_shape[0], out_shape)  # noqa: E731
     elif len(in_shape) == 3:  # image → logits
-        make = lambda: dcgan_discriminator(spec, in_shape, math.prod(out_shape))  # noqa: E731
+        if classes:
+            widened = (in_shape[0] + 1, *in_shape[1:])
+            make = lambda: ConditionalDiscriminator(  # noqa: E731
+                dcgan_discriminator(spec, widened, math.prod(out_shape)), classes, in_shape)
+        else:
+            make = lambda: dcgan_discriminator(spec, in_shape, math.prod(out_shape))  # noqa: E731
     else:
         raise ValueError(f"a DCGAN maps noise to images or images to logits, got {in_shape} → {out_shape}")
-    model = ModuleEnsemble(make, init, in_shape, out_shape)
-    return model
+    return ModuleEnsemble(make, init, in_shape, out_shape, classes)
 
 
 register_model("dcgan", DCGANSpec, build_dcgan)

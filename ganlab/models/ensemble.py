@@ -27,9 +27,11 @@ class ModuleEnsemble:
     the generator (member i: ``torch_generator(seeds[i], "init", role)``). Parameters are named as
     in the module (``module.named_parameters()``)."""
 
-    def __init__(self, make: Callable[[], nn.Module], initialise: ModuleInit, in_shape: Shape, out_shape: Shape):
+    def __init__(self, make: Callable[[], nn.Module], initialise: ModuleInit, in_shape: Shape, out_shape: Shape,
+                 classes: int = 0):
         self.make, self.initialise = make, initialise
         self.in_shape, self.out_shape = tuple(in_shape), tuple(out_shape)
+        self.classes = classes  # > 0: the module's forward takes (x, labels)
         with torch.device("meta"):  # structure only, nothing allocated; weights come from the stacked params
             self.module = make()
         self.batch_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.module.modules())
@@ -47,16 +49,19 @@ class ModuleEnsemble:
             per_member.append({k: v.detach() for k, v in m.named_parameters()})
         return {k: v.to(device, dtype) for k, v in stack_members(per_member).items()}
 
-    def _one(self, params: Params, x: torch.Tensor) -> torch.Tensor:
-        return functional_call(self.module, params, (x,))
+    def _one(self, params: Params, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        return functional_call(self.module, params, (x,) if labels is None else (x, labels))
 
-    def __call__(self, params: Params, x: torch.Tensor, *, groups: int = 1) -> torch.Tensor:
+    def __call__(self, params: Params, x: torch.Tensor, *, groups: int = 1,
+                 labels: torch.Tensor | None = None) -> torch.Tensor:
         n, rows = x.shape[:2]
+        dims = (0, 0, None if labels is None else 0)
         if groups == 1:
-            return vmap(self._one)(params, x)
+            return vmap(self._one, in_dims=dims)(params, x, labels)
         # batch norm per group: an inner vmap over the groups, parameters shared
         xg = x.view(n, groups, rows // groups, *x.shape[2:])
-        y = vmap(vmap(self._one, in_dims=(None, 0)))(params, xg)
+        lg = None if labels is None else labels.view(n, groups, rows // groups)
+        y = vmap(vmap(self._one, in_dims=(None, 0, dims[2])), in_dims=dims)(params, xg, lg)
         return y.reshape(n, rows, *y.shape[3:])
 
     def param_count(self) -> int:
@@ -73,10 +78,14 @@ class ModuleEnsemble:
         with torch.device("meta"):
             m = self.make()
         handles = [x.register_forward_hook(hook) for x in m.modules() if not list(x.children())]
-        m(torch.empty(batch, *self.in_shape, device="meta"))
+        m(*self._meta_inputs(batch))
         for h in handles:
             h.remove()
         return total
+
+    def _meta_inputs(self, batch: int) -> tuple[torch.Tensor, ...]:
+        x = torch.empty(batch, *self.in_shape, device="meta")
+        return (x, torch.zeros(batch, dtype=torch.int64, device="meta")) if self.classes else (x,)
 
     def flops(self, batch: int) -> int:
         """Forward FLOPs of one member (convolutions and linear maps), counted once per batch size
@@ -87,7 +96,7 @@ class ModuleEnsemble:
             with torch.device("meta"):
                 m = self.make()
             with FlopCounterMode(display=False) as counter:
-                m(torch.empty(batch, *self.in_shape, device="meta"))
+                m(*self._meta_inputs(batch))
             self._flops[batch] = int(counter.get_total_flops())
         return self._flops[batch]
 

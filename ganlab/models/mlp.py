@@ -102,10 +102,12 @@ class MLP:
     spec: MLPSpec
     in_shape: Shape
     out_shape: Shape
+    classes: int = 0  # > 0: a one-hot class label is concatenated to the input
 
     def __post_init__(self) -> None:
         for n in (*self.in_shape, *self.out_shape):
             check_int("MLP input/output size", n)
+        check_int("classes", self.classes, minimum=0)
 
     @property
     def in_dim(self) -> int:
@@ -122,7 +124,7 @@ class MLP:
     def layer_shapes(self) -> list[tuple[int, int]]:
         """(fan_in, fan_out) of every linear map; hidden maxout layers produce width·maxout."""
         s = self.spec
-        dims = [self.in_dim] + [s.width] * s.depth
+        dims = [self.in_dim + self.classes] + [s.width] * s.depth
         return [(dims[i], s.width * s.maxout) for i in range(s.depth)] + [(dims[-1], self.out_dim)]
 
     def flops(self, batch: int) -> int:
@@ -162,11 +164,14 @@ class MLP:
             per_member.append(p)
         return {k: v.to(device, dtype) for k, v in stack_members(per_member).items()}
 
-    def __call__(self, params: Params, x: torch.Tensor, *, groups: int = 1) -> torch.Tensor:
+    def __call__(self, params: Params, x: torch.Tensor, *, groups: int = 1,
+                 labels: torch.Tensor | None = None) -> torch.Tensor:
         """x [N, B, *in_shape] → [N, B, *out_shape] for N stacked members."""
         s = self.spec
         act = ACTIVATIONS[s.activation]
         h = x.flatten(2)
+        if self.classes:
+            h = torch.cat([h, F.one_hot(labels, self.classes).to(h.dtype)], dim=-1)
         for layer in range(s.depth):
             h = _linear(params, layer, h)
             if s.maxout > 1:

@@ -65,6 +65,8 @@ class TrainConfig:
     method: MethodConfig = field(default_factory=lambda: METHODS["nonsaturating"])
     generator: Any = field(default_factory=MLPSpec)
     discriminator: Any = field(default_factory=MLPSpec)
+    classes: int = option(0, "class-conditional GAN on this many class labels (0: unconditional); a toy "
+                          "mixture's labels are its components")
     noise_dim: int = option(2, "dimension of z")
     noise: str = option("normal", "distribution of z: normal N(0, I) or uniform U[−1, 1]^d", choices=NOISES)
     steps: int = option(2000, "generator updates (each after d_steps discriminator updates)")
@@ -83,6 +85,10 @@ class TrainConfig:
             check_choice("fixed generator", self.fixed_generator, TARGETS)
             make_target(self.fixed_generator, **self.fixed_generator_kwargs)
         check_int("noise_dim", self.noise_dim)
+        check_int("classes", self.classes, minimum=0)
+        if self.classes and (self.method.pack > 1 or self.fixed_generator is not None):
+            raise ValueError("a class-conditional run cannot be packed or use a fixed generator "
+                             f"(classes={self.classes}, pack={self.method.pack}, fixed_generator={self.fixed_generator})")
         check_choice("noise", self.noise, NOISES)
         check_int("steps", self.steps, minimum=0)
         if self.steps > MAX_STEP:
@@ -289,5 +295,5 @@ def check_models(cfg: TrainConfig, data_shape: tuple[int, ...]) -> None:
     """Build both nets once so that shape mismatches fail before any work."""
     m = cfg.method
     if cfg.fixed_generator is None:
-        build_model(cfg.generator, (cfg.noise_dim,), data_shape)
-    build_model(cfg.discriminator, (data_shape[0] * m.pack, *data_shape[1:]), (1,))
+        build_model(cfg.generator, (cfg.noise_dim,), data_shape, cfg.classes)
+    build_model(cfg.discriminator, (data_shape[0] * m.pack, *data_shape[1:]), (1,), cfg.classes)

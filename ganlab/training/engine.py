@@ -72,14 +72,18 @@ class Trainer:
         self.source.draws_per_step = draws_per_step(m)
         self.source.prepare(self.streams, self.device)
         shape = tuple(self.source.shape)
+        self.classes = cfg.classes
+        if self.classes and self.source.classes != self.classes:
+            raise ValueError(f"classes={self.classes}, but the data has {self.source.classes} class labels")
+        self._uniform_classes = torch.arange(1, self.classes + 1, dtype=torch.float64, device=self.device) / max(self.classes, 1)
         self.fake_source = None
         if cfg.fixed_generator is not None:
             self.fake_source = TargetSource(make_target(cfg.fixed_generator, **cfg.fixed_generator_kwargs))
             self.fake_source.prepare(self.streams, self.device)
             self.G = None
         else:
-            self.G = build_model(cfg.generator, (cfg.noise_dim,), shape)
-        self.D = build_model(cfg.discriminator, (shape[0] * m.pack, *shape[1:]), (1,))
+            self.G = build_model(cfg.generator, (cfg.noise_dim,), shape, self.classes)
+        self.D = build_model(cfg.discriminator, (shape[0] * m.pack, *shape[1:]), (1,), self.classes)
         self.hyper = self._hyperparameters()
         self.params_g = self._leaves(self.G.init(self.seeds, "g", self.dtype, self.device)) if self.G else {}
         self.params_d = self._leaves(self.D.init(self.seeds, "d", self.dtype, self.device))
@@ -146,18 +150,29 @@ class Trainer:
         """One minibatch of data per member [N, m·B, *shape]."""
         return self.source.batch(self.streams, "data", step, sub, self.batch_rows, self.dtype)
 
+    def real_labels(self, step: int, sub: int) -> torch.Tensor | None:
+        """The class labels [N, B] of ``real(step, sub)`` (None when unconditional)."""
+        return self.source.labels(self.streams, "data", step, sub, self.batch_rows) if self.classes else None
+
+    def fake_labels(self, step: int, sub: int, n: int | None = None, purpose: str = "labels") -> torch.Tensor | None:
+        """Uniform class labels [N, n] that condition the generator (None when unconditional)."""
+        if not self.classes:
+            return None
+        return self.streams.categorical(purpose, step, sub, (n or self.batch_rows,), self._uniform_classes)
+
     def fake(self, step: int, sub: int, grad: bool = False) -> torch.Tensor:
-        """One minibatch of generated samples [N, m·B, *shape] (the fixed p_g's, without a G)."""
+        """One minibatch of generated samples [N, m·B, *shape] (the fixed p_g's, without a G),
+        conditioned on ``fake_labels(step, sub)`` in a conditional run."""
         if self.fake_source is not None:
             return self.fake_source.batch(self.streams, "fake", step, sub, self.batch_rows, self.dtype)
         z = self.noise("noise", step, sub, self.batch_rows)
         with torch.set_grad_enabled(grad and torch.is_grad_enabled()):
-            return self.generate_batch(z)
+            return self.generate_batch(z, self.fake_labels(step, sub))
 
-    def generate_batch(self, z: torch.Tensor) -> torch.Tensor:
+    def generate_batch(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """G on m·B noise rows, batch-norm statistics per pack slot."""
         with self.autocast():
-            return self._forward_g(self.params_g, z, groups=self.cfg.method.pack).to(self.dtype)
+            return self._forward_g(self.params_g, z, groups=self.cfg.method.pack, labels=labels).to(self.dtype)
 
     # -- the maths of one step -------------------------------------------------------------------
     def pack(self, x: torch.Tensor) -> torch.Tensor:
@@ -167,21 +182,25 @@ class Trainer:
         n, rows, *shape = x.shape
         return x.view(n, m, rows // m, *shape).transpose(1, 2).reshape(n, rows // m, m * shape[0], *shape[1:])
 
-    def discriminate_packs(self, params_d: Params, packs: torch.Tensor) -> torch.Tensor:
+    def discriminate_packs(self, params_d: Params, packs: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         with self.autocast():
-            return self._forward_d(params_d, packs).to(self.dtype)
+            return self._forward_d(params_d, packs, labels=labels).to(self.dtype)
 
-    def discriminate(self, params_d: Params, x: torch.Tensor) -> torch.Tensor:
-        """D on packs of x [N, m·B, ...] → logits [N, B, 1]."""
-        return self.discriminate_packs(params_d, self.pack(x))
+    def discriminate(self, params_d: Params, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """D on packs of x [N, m·B, ...] → logits [N, B, 1] (labels only unpacked: m = 1)."""
+        return self.discriminate_packs(params_d, self.pack(x), labels)
 
     def d_loss(self, params_d: Params, real: torch.Tensor, fake: torch.Tensor, step: int, sub: int) -> torch.Tensor:
-        """The discriminator's (critic's) loss [N] plus every active regulariser's penalty."""
+        """The discriminator's (critic's) loss [N] plus every active regulariser's penalty; real
+        and fake are draw (step, sub), whose labels a conditional run looks up by that address."""
         real_p, fake_p = self.pack(real), self.pack(fake)
+        real_y, fake_y = self.real_labels(step, sub), self.fake_labels(step, sub)
         if self.D.batch_norm:  # statistics of each batch apart, as two separate calls
-            real_l, fake_l = self.discriminate_packs(params_d, real_p), self.discriminate_packs(params_d, fake_p)
+            real_l = self.discriminate_packs(params_d, real_p, real_y)
+            fake_l = self.discriminate_packs(params_d, fake_p, fake_y)
         else:  # rows are independent: one call on both batches makes larger, faster matmuls
-            both = self.discriminate_packs(params_d, torch.cat([real_p, fake_p], dim=1))
+            both_y = None if real_y is None else torch.cat([real_y, fake_y], dim=1)
+            both = self.discriminate_packs(params_d, torch.cat([real_p, fake_p], dim=1), both_y)
             real_l, fake_l = both.split([real_p.shape[1], fake_p.shape[1]], dim=1)
         loss = LOSSES[self.cfg.method.loss].discriminator(real_l, fake_l)
         for reg in self.regularisers:
@@ -190,17 +209,18 @@ class Trainer:
                 loss = loss + term
         return loss
 
-    def g_loss(self, params_d: Params, fake: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, params_d: Params, fake: torch.Tensor, step: int, sub: int) -> torch.Tensor:
+        """The generator's loss [N] on ``fake``, draw (step, sub)."""
         m = self.cfg.method
-        return LOSSES[m.loss].generator[m.generator_loss](self.discriminate(params_d, fake))
+        return LOSSES[m.loss].generator[m.generator_loss](self.discriminate(params_d, fake, self.fake_labels(step, sub)))
 
     def d_gradients(self, params_d: Params, real, fake, step: int, sub: int):
         loss = self.d_loss(params_d, real, fake, step, sub)
         grads = torch.autograd.grad(loss.sum(), list(params_d.values()))
         return loss.detach(), list(grads)
 
-    def g_gradients(self, params_d: Params, fake: torch.Tensor):
-        loss = self.g_loss(params_d, fake)
+    def g_gradients(self, params_d: Params, fake: torch.Tensor, step: int, sub: int):
+        loss = self.g_loss(params_d, fake, step, sub)
         grads = torch.autograd.grad(loss.sum(), list(self.params_g.values()))
         return loss.detach(), list(grads)
 
@@ -252,13 +272,17 @@ class Trainer:
 
     # -- evaluation --------------------------------------------------------------------------------
     @torch.no_grad()
-    def generate(self, n: int, purpose: str = "eval", step: int | None = None) -> torch.Tensor:
-        """n samples per member [N, n, *shape] from stream (purpose, step or the current step)."""
+    def generate(self, n: int, purpose: str = "eval", step: int | None = None,
+                 labels: torch.Tensor | None = None) -> torch.Tensor:
+        """n samples per member [N, n, *shape] from stream (purpose, step or the current step); a
+        conditional run uses ``labels`` [N, n] or uniform ones from stream (purpose/labels, step)."""
         step = self.step if step is None else step
         if self.fake_source is not None:
             return self.fake_source.batch(self.streams, purpose, step, 0, n, self.dtype)
+        if self.classes and labels is None:
+            labels = self.fake_labels(step, 0, n, purpose + "/labels")
         with self.autocast():
-            return self._forward_g(self.params_g, self.noise(purpose, step, 0, n)).to(self.dtype)
+            return self._forward_g(self.params_g, self.noise(purpose, step, 0, n), labels=labels).to(self.dtype)
 
     def _freeze_dead(self) -> list[Divergence]:
         """Report members that diverged since the last look, put every dead member back to its

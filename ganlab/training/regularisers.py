@@ -46,7 +46,8 @@ class GradientPenalty:
 
     def penalty(self, t, params_d, real, fake, step, sub):
         alpha = t.streams.uniform("gp-alpha", step, sub, (real.shape[1],), real.dtype)
-        gp = gradient_penalty(lambda x: t.discriminate_packs(params_d, x), real, fake, alpha)
+        labels = t.real_labels(step, sub)  # a conditional critic judges the interpolates with the real labels
+        gp = gradient_penalty(lambda x: t.discriminate_packs(params_d, x, labels), real, fake, alpha)
         return t.hyper["gp_lambda"].to(gp.dtype) * gp
 
     def after_update(self, t) -> None:

@@ -48,7 +48,7 @@ def alternating(t: "Trainer", step: int) -> Losses:
         return d_loss, torch.full_like(d_loss, float("nan"))
     for j in range(m.g_steps):
         fake = t.fake(step, m.d_steps + j, grad=True)
-        g_loss, g_grads = t.g_gradients(t.params_d, fake)
+        g_loss, g_grads = t.g_gradients(t.params_d, fake, step, m.d_steps + j)
         t.update_g(g_grads)
     return d_loss, g_loss
 
@@ -63,7 +63,7 @@ def _simultaneous(t: "Trainer", step: int, unroll: bool) -> Losses:
     d_loss, d_grads = t.d_gradients(t.params_d, real, fake.detach(), step, k)
     if t.trains_generator:
         params_d = t.unrolled_discriminator(real, fake, step, k) if unroll else t.params_d
-        g_loss, g_grads = t.g_gradients(params_d, fake)
+        g_loss, g_grads = t.g_gradients(params_d, fake, step, k)
     t.update_d(d_grads)
     if not t.trains_generator:
         return d_loss, torch.full_like(d_loss, float("nan"))

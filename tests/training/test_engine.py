@@ -209,10 +209,10 @@ def test_unrolled_loss_takes_k_discriminator_updates(k):
     t = Trainer(small(make_method("unrolled", unroll=k)), F64)
     calls = []
     forward = t._forward_d
-    t._forward_d = lambda p, x: calls.append(x.shape) or forward(p, x)
+    t._forward_d = lambda p, x, labels=None: calls.append(x.shape) or forward(p, x, labels=labels)
     real, fake = t.real(0, 0), t.fake(0, 0, grad=True)
     calls.clear()
-    t.g_loss(t.unrolled_discriminator(real, fake, 0, 0), fake)
+    t.g_loss(t.unrolled_discriminator(real, fake, 0, 0), fake, 0, 0)
     assert len(calls) == k + 1
 
 
@@ -245,7 +245,7 @@ def test_unrolled_gradient_matches_finite_differences():
 
     def surrogate() -> torch.Tensor:
         fake = t.generate_batch(z)
-        return t.g_loss(t.unrolled_discriminator(real, fake, 5, 0), fake).sum()
+        return t.g_loss(t.unrolled_discriminator(real, fake, 5, 0), fake, 5, 0).sum()
 
     (grad,) = torch.autograd.grad(surrogate(), [w])
     idx, h = (0, 3, 7), 1e-6
@@ -267,7 +267,7 @@ def test_second_order_unroll_differs_from_first_order():
     for order in ("first", "second"):
         t = Trainer(small(make_method("unrolled", unroll=3, unroll_order=order), seeds=(1,)), F64)
         real, fake = t.real(0, 0), t.fake(0, 0, grad=True)
-        loss = t.g_loss(t.unrolled_discriminator(real, fake, 0, 0), fake).sum()
+        loss = t.g_loss(t.unrolled_discriminator(real, fake, 0, 0), fake, 0, 0).sum()
         grads[order] = torch.autograd.grad(loss, [t.params_g["w0"]])[0]
     assert (grads["first"] - grads["second"]).abs().max() > 1e-8
 
@@ -424,3 +424,31 @@ def test_torch_compile_gives_the_eager_numbers():
     cfg = small(make_method("nonsaturating"), seeds=(1, 2))
     a, b = _params_after(cfg, Runtime(compile=True), 3), _params_after(cfg, F32, 3)
     assert max((a.params_g[k] - b.params_g[k]).abs().max().item() for k in a.params_g) < 1e-6
+
+
+# -- class-conditional runs ---------------------------------------------------------------------------------
+def test_a_conditional_gan_uses_the_labels():
+    """classes = 8 on ring8 (labels = mixture components): D sees the real samples' components and
+    the generator's labels; a member equals its solo run; changing only the labels changes D's
+    output; generation takes given labels."""
+    cfg = small(make_method("nonsaturating", lr_d=1e-3, lr_g=1e-3), seeds=(3, 5), classes=8)
+    t, solo = Trainer(cfg, F32), Trainer(dataclasses.replace(cfg, seeds=(5,)), F32)
+    x, y = t.real(0, 0), t.real_labels(0, 0)
+    centres = t.target.means.to(torch.float32)
+    assert (((x - centres[y]).norm(dim=-1)) < 0.1).all()  # each real sample lies at its label's mode
+    for _ in range(5):
+        t.train_step()
+        solo.train_step()
+    for k in t.params_g:
+        assert torch.equal(t.params_g[k][1], solo.params_g[k][0])
+    logits = t.discriminate(t.params_d, x, y)
+    assert not torch.equal(logits, t.discriminate(t.params_d, x, (y + 1) % 8))
+    samples = t.generate(6, labels=torch.zeros(2, 6, dtype=torch.int64))
+    assert samples.shape == (2, 6, 2)
+
+
+def test_conditional_runs_refuse_packing_and_unlabelled_data():
+    with pytest.raises(ValueError, match="cannot be packed"):
+        small(make_method("packed"), classes=8)
+    with pytest.raises(ValueError, match="classes=3, but the data has 8 class labels"):
+        Trainer(small(make_method("nonsaturating"), classes=3), F32)
