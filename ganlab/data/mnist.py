@@ -8,8 +8,9 @@ Where the files come from (``load_mnist(root, split)``):
   it writes them to ``ROOT/MNIST/raw/``. torchvision is imported only then, never at module
   import (on this project's CPU machines it does not import at all);
 * the test split shipped in ``../shared/data/mnist`` (``shared_mnist_dir()``; the environment
-  variable ``GANLAB_MNIST_DIR`` overrides it), the only MNIST on this project's machines, for tests and CPU benchmarks; ``split_indices`` cuts it into
-  train / validation / test = 8,000 / 1,000 / 1,000 by a seeded permutation.
+  variable ``GANLAB_MNIST_DIR`` overrides it), the only MNIST on this project's machines, for
+  tests and CPU benchmarks; ``split_indices`` cuts it into train / validation / test =
+  8,000 / 1,000 / 1,000 by a seeded permutation.
 
 Every file is checked before it is parsed: a ``.gz`` file against torchvision's published md5
 (``torchvision/datasets/mnist.py``, ``MNIST.resources``), an un-gzipped file against the sha256 of
@@ -184,8 +185,10 @@ def read_idx(path: Path | str, magic: int, shape: tuple[int, ...]) -> np.ndarray
     ``shape`` gives the expected dimensions (``-1`` accepts any). Checks the magic number, the
     dimensions and that the payload has exactly prod(dims) bytes."""
     path = Path(path)
-    data = _read_bytes(path)
     ndim = magic & 0xFF
+    if len(shape) != ndim:
+        raise ValueError(f"shape {shape} has {len(shape)} dimensions, magic number {magic:#010x} declares {ndim}")
+    data = _read_bytes(path)
     header = 4 * (1 + ndim)
     got_magic = int.from_bytes(data[:4], "big") if len(data) >= 4 else None
     if got_magic is not None and got_magic != magic:
@@ -193,7 +196,7 @@ def read_idx(path: Path | str, magic: int, shape: tuple[int, ...]) -> np.ndarray
     if len(data) < header:
         raise MNISTFileError(f"MNIST file {path} is truncated: {len(data)} bytes, shorter than its header")
     dims = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    if any(e not in (-1, g) for e, g in zip(shape, dims)):
+    if any(e not in (-1, g) for e, g in zip(shape, dims, strict=True)):
         raise MNISTFileError(f"MNIST file {path} declares shape {dims}, expected {shape}")
     size = int(np.prod(dims))
     if len(data) - header != size:

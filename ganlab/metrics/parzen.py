@@ -143,7 +143,7 @@ def select_sigma(samples, validation, sigmas: Sequence[float] = GOODFELLOW_SIGMA
     sig = _sigmas(sigmas)
     means = parzen_log_density(validation, samples, sig, **chunks).mean(dim=1).tolist()
     best = max(range(len(sig)), key=lambda k: (means[k], -k))
-    return sig[best], dict(zip(sig, means))
+    return sig[best], dict(zip(sig, means, strict=True))
 
 
 def parzen_log_likelihood(samples, test, sigma: float, **chunks) -> ParzenResult:

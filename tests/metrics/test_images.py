@@ -18,7 +18,6 @@ References computed independently here:
 from __future__ import annotations
 
 import math
-from collections import Counter
 
 import numpy as np
 import pytest
@@ -61,7 +60,7 @@ def pacgan_log_metrics(triples: list[tuple[int, int, int]]) -> tuple[int, float]
     p[:num_mode] = list(counts.values())
     p = p / p.sum()
     q = [1.0 / 1000.0] * 1000
-    return num_mode, sum(pi * math.log(pi / qi) for pi, qi in zip(p, q) if pi != 0)
+    return num_mode, sum(pi * math.log(pi / qi) for pi, qi in zip(p, q, strict=True) if pi != 0)
 
 
 def simulated_kl(p: np.ndarray, n: int, reps: int = 400, seed: int = 0) -> tuple[float, float]:
