@@ -85,6 +85,8 @@ def _converter(tp: Any):
         return float
     if origin is tuple and args and args[0] is float:
         return _pair
+    if origin is tuple and args and args[0] is int:
+        return lambda text: tuple(int(v) for v in text.split(",") if v.strip())
     if origin is tuple:
         return _names
     return str

@@ -69,12 +69,14 @@ INITS = {"pytorch": _init_pytorch, "he": _init_he, "normal": _init_normal, "orth
 
 @dataclass(frozen=True)
 class MLPSpec:
-    """An MLP's shape without its input and output sizes: [width]×depth hidden layers.
+    """An MLP's shape without its input and output sizes: [width]×depth hidden layers, or the
+    hidden widths listed in ``widths`` (the GAN-zoo MNIST generator: 128, 256, 512, 1024).
 
     ``maxout`` > 1 makes every hidden layer a maxout layer with that many pieces (PacGAN's
     discriminator: 200 units, 5 pieces). ``batch_norm`` normalises hidden pre-activations with the
     batch's statistics (training-mode BN, also when sampling, as the reference toy codes do).
-    ``bias`` applies to hidden layers; the output layer always has one.
+    ``bias`` applies to hidden layers; the output layer always has one. ``out_activation`` is
+    applied to the output (tanh for an image generator).
     """
 
     width: int = 128
@@ -85,14 +87,25 @@ class MLPSpec:
     maxout: int = 1
     init: str = "pytorch"
     init_scale: float = 1.0
+    widths: tuple[int, ...] = ()
+    out_activation: str = "identity"
 
     def __post_init__(self) -> None:
         check_int("width", self.width)
         check_int("depth", self.depth, minimum=0)
         check_int("maxout", self.maxout)
+        object.__setattr__(self, "widths", tuple(self.widths))
+        for w in self.widths:
+            check_int("widths entry", w)
         check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("out_activation", self.out_activation, ACTIVATIONS)
         check_choice("init", self.init, INITS)
         check_positive("init_scale", self.init_scale)
+
+    @property
+    def hidden(self) -> tuple[int, ...]:
+        """The hidden layers' widths."""
+        return self.widths or (self.width,) * self.depth
 
 
 @dataclass(frozen=True)
@@ -124,8 +137,8 @@ class MLP:
     def layer_shapes(self) -> list[tuple[int, int]]:
         """(fan_in, fan_out) of every linear map; hidden maxout layers produce width·maxout."""
         s = self.spec
-        dims = [self.in_dim + self.classes] + [s.width] * s.depth
-        return [(dims[i], s.width * s.maxout) for i in range(s.depth)] + [(dims[-1], self.out_dim)]
+        dims = [self.in_dim + self.classes, *s.hidden]
+        return [(dims[i], w * s.maxout) for i, w in enumerate(s.hidden)] + [(dims[-1], self.out_dim)]
 
     def flops(self, batch: int) -> int:
         return sum(2 * batch * i * o for i, o in self.layer_shapes())
@@ -133,12 +146,13 @@ class MLP:
     def param_count(self) -> int:
         """Parameters of one member (weights, biases, batch-norm scales and shifts)."""
         s = self.spec
-        biases = sum(o for k, (_, o) in enumerate(self.layer_shapes()) if s.bias or k == s.depth)
-        return sum(i * o for i, o in self.layer_shapes()) + biases + (2 * s.width * s.depth if s.batch_norm else 0)
+        depth = len(s.hidden)
+        biases = sum(o for k, (_, o) in enumerate(self.layer_shapes()) if s.bias or k == depth)
+        return sum(i * o for i, o in self.layer_shapes()) + biases + (2 * sum(s.hidden) if s.batch_norm else 0)
 
     def activation_count(self, batch: int) -> int:
         """Numbers one member's forward pass produces on ``batch`` rows (what autograd keeps)."""
-        per_row = sum(o for _, o in self.layer_shapes()) + self.spec.depth * self.spec.width * (1 + self.spec.batch_norm)
+        per_row = sum(o for _, o in self.layer_shapes()) + sum(self.spec.hidden) * (1 + self.spec.batch_norm)
         return batch * per_row
 
     def init(self, seeds, role: str, dtype: torch.dtype = torch.float32, device="cpu") -> Params:
@@ -151,7 +165,7 @@ class MLP:
             g = torch_generator(seed, "init", role)
             p: Params = {}
             for layer, (fan_in, fan_out) in enumerate(self.layer_shapes()):
-                hidden = layer < s.depth
+                hidden = layer < len(s.hidden)
                 w = torch.empty(fan_out, fan_in, dtype=torch.float64)  # nn.Linear layout: same fan-in rules
                 b = torch.empty(fan_out, dtype=torch.float64) if (s.bias or not hidden) else None
                 init(w, b, g, s)
@@ -159,8 +173,8 @@ class MLP:
                 if b is not None:
                     p[f"b{layer}"] = b[None, :]
                 if hidden and s.batch_norm:
-                    p[f"bn_w{layer}"] = torch.ones(1, s.width, dtype=torch.float64)
-                    p[f"bn_b{layer}"] = torch.zeros(1, s.width, dtype=torch.float64)
+                    p[f"bn_w{layer}"] = torch.ones(1, s.hidden[layer], dtype=torch.float64)
+                    p[f"bn_b{layer}"] = torch.zeros(1, s.hidden[layer], dtype=torch.float64)
             per_member.append(p)
         return {k: v.to(device, dtype) for k, v in stack_members(per_member).items()}
 
@@ -172,15 +186,15 @@ class MLP:
         h = x.flatten(2)
         if self.classes:
             h = torch.cat([h, F.one_hot(labels, self.classes).to(h.dtype)], dim=-1)
-        for layer in range(s.depth):
+        for layer, width in enumerate(s.hidden):
             h = _linear(params, layer, h)
             if s.maxout > 1:
-                h = h.unflatten(-1, (s.width, s.maxout)).max(-1).values  # backward 2–4× cheaper than amax
+                h = h.unflatten(-1, (width, s.maxout)).max(-1).values  # backward 2–4× cheaper than amax
             if s.batch_norm:
                 h = _batch_norm(h, params[f"bn_w{layer}"], params[f"bn_b{layer}"], groups)
             if s.maxout == 1:
                 h = act(h)
-        return _linear(params, s.depth, h).unflatten(2, self.out_shape)
+        return ACTIVATIONS[s.out_activation](_linear(params, len(s.hidden), h)).unflatten(2, self.out_shape)
 
 
 def _batch_norm(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, groups: int) -> torch.Tensor:

@@ -41,10 +41,11 @@ def sequential(spec, in_dim: int, out_dim: int, weights: dict[str, torch.Tensor]
     """An nn.Sequential MLP of an ``MLPSpec`` holding ``weights`` (one member's slice of the
     engine's parameters: w{i} [in, out], b{i} [1, out], bn_w{i}, bn_b{i} [1, width])."""
     layers: list[nn.Module] = []
-    dims = [in_dim] + [spec.width] * spec.depth
-    for i in range(spec.depth + 1):
-        hidden = i < spec.depth
-        fan_out = spec.width * spec.maxout if hidden else out_dim
+    widths = spec.widths or (spec.width,) * spec.depth
+    dims = [in_dim, *widths]
+    for i in range(len(widths) + 1):
+        hidden = i < len(widths)
+        fan_out = widths[i] * spec.maxout if hidden else out_dim
         lin = nn.Linear(dims[i], fan_out, bias=f"b{i}" in weights, dtype=weights["w0"].dtype)
         with torch.no_grad():
             lin.weight.copy_(weights[f"w{i}"].T)
@@ -55,13 +56,14 @@ def sequential(spec, in_dim: int, out_dim: int, weights: dict[str, torch.Tensor]
             if spec.maxout > 1:
                 layers.append(Maxout(spec.maxout))
             if spec.batch_norm:
-                bn = nn.BatchNorm1d(spec.width, track_running_stats=False, dtype=weights["w0"].dtype)
+                bn = nn.BatchNorm1d(widths[i], track_running_stats=False, dtype=weights["w0"].dtype)
                 with torch.no_grad():
                     bn.weight.copy_(weights[f"bn_w{i}"][0])
                     bn.bias.copy_(weights[f"bn_b{i}"][0])
                 layers.append(bn)
             if spec.maxout == 1:
                 layers.append(_ACTIVATIONS[spec.activation]())
+    layers.append(_ACTIVATIONS[spec.out_activation]())
     return nn.Sequential(*layers)
 
 

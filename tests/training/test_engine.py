@@ -55,6 +55,23 @@ def test_pacgan_nets_equal_the_reference_loop():
     assert max_gap(t.params_d, engine_names(ref.D), 1) < 1e-12
 
 
+def test_gan_zoo_shaped_nets_equal_the_reference_loop():
+    """Per-layer widths, LeakyReLU(0.2), batch norm in G and a tanh output (the GAN-zoo MNIST
+    MLP's shape, small)."""
+    from ganlab.models.mlp import MLPSpec
+
+    cfg = dataclasses.replace(
+        small(make_method("nonsaturating")),
+        generator=MLPSpec(widths=(16, 32), activation="leaky_relu", batch_norm=True, out_activation="tanh"),
+        discriminator=MLPSpec(widths=(24, 8), activation="leaky_relu"))
+    t = Trainer(cfg, F64)
+    ref, log = reference_for(t, 1), record_draws(t, 1)
+    step_both(t, ref, log, 10)
+    assert max_gap(t.params_g, engine_names(ref.G), 1) < 1e-12
+    assert max_gap(t.params_d, engine_names(ref.D), 1) < 1e-12
+    assert t.generate(50).abs().max() < 1  # tanh
+
+
 def _params_after(cfg: TrainConfig, rt: Runtime, steps: int) -> Trainer:
     t = Trainer(cfg, rt)
     for _ in range(steps):
