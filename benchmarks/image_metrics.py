@@ -11,7 +11,7 @@ the classifier trains on it and is scored on the 10,000 test images, the Stacked
 the Parzen test points are test images; with only the test split (this project's machines) it is
 cut 8,000 / 1,000 / 1,000 (``split_mnist``, seed ``--seed``): train / validation / test.
 
-1. Classifier: ``train_digit_classifier`` with ``TrainConfig(epochs, seed)``; prints held-out
+1. Classifier: ``train_digit_classifier`` with ``ClassifierConfig(epochs, seed)``; prints held-out
    accuracy per part.
 2. Real Stacked MNIST: 26,000 samples (PacGAN's count) stacked from the held-out images, modes
    and KL(p̂ ‖ uniform) from the classifier (``stacked_modes`` on all 78,000 channels) and from the
@@ -47,7 +47,7 @@ from ganlab.data.mnist import (  # noqa: E402
 from ganlab.data.stacked import stacked_mnist  # noqa: E402
 from ganlab.metrics.images import (  # noqa: E402
     PACGAN_N_SAMPLES,
-    TrainConfig,
+    ClassifierConfig,
     accuracy,
     data_checksum,
     mode_histogram_metrics,
@@ -88,7 +88,7 @@ def load_train_split(root: Path) -> MNIST | None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=None, help="MNIST folder (default: the shipped test split)")
-    ap.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    ap.add_argument("--epochs", type=int, default=ClassifierConfig.epochs)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--n-stacked", type=int, default=PACGAN_N_SAMPLES)
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # 1. classifier
     train_part = parts["train"]
-    cfg = TrainConfig(epochs=args.epochs, seed=args.seed)
+    cfg = ClassifierConfig(epochs=args.epochs, seed=args.seed)
     with Timer() as t_train:
         clf = train_digit_classifier(train_part.images, train_part.labels, cfg, device=device)
     acc = {k: accuracy(clf, v.images.to(device), v.labels.to(device)) for k, v in held.items()}

@@ -69,7 +69,7 @@ class DigitClassifier(nn.Module):
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class ClassifierConfig:
     """Training settings (defaults measured in ``benchmarks/image_metrics.py``)."""
 
     epochs: int = 8
@@ -126,7 +126,7 @@ def random_shift(x: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, max_shift:
     return p[b, rows, cols][:, None]
 
 
-def train_digit_classifier(images: torch.Tensor, labels: torch.Tensor, config: TrainConfig = TrainConfig(),
+def train_digit_classifier(images: torch.Tensor, labels: torch.Tensor, config: ClassifierConfig = ClassifierConfig(),
                            device: str | torch.device | None = None) -> DigitClassifier:
     """Train ``DigitClassifier`` on images [n, 1, 28, 28] in [−1, 1] and labels [n] by minimising
     the cross-entropy −log softmax(f(x))_y with Adam under a one-cycle schedule (peak
@@ -239,7 +239,7 @@ def stacked_mode_metrics(images: torch.Tensor, classifier: nn.Module) -> tuple[i
 
 # -- saving ---------------------------------------------------------------------------------------
 def save_classifier(path: str | Path, classifier: DigitClassifier, *, accuracy: dict[str, float],
-                    data: str, config: TrainConfig) -> None:
+                    data: str, config: ClassifierConfig) -> None:
     """Write {format, arch, state_dict, accuracy, data, config, torch} with ``torch.save``:
     ``accuracy`` maps a held-out part's name to its accuracy, ``data`` names the training data
     (source file checksums and ``data_checksum``), ``config`` the training settings."""

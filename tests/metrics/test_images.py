@@ -30,7 +30,7 @@ from ganlab.data.stacked import mode_ids, stacked_mnist
 from ganlab.metrics.images import (
     PACGAN_N_SAMPLES,
     DigitClassifier,
-    TrainConfig,
+    ClassifierConfig,
     accuracy,
     classify_digits,
     data_checksum,
@@ -208,7 +208,7 @@ def data():
 @pytest.fixture(scope="module")
 def classifier(data):
     # 3 epochs instead of the default 8 to keep the suite fast; the benchmark trains the default
-    return train_digit_classifier(data["train"].images, data["train"].labels, TrainConfig(epochs=3, seed=0))
+    return train_digit_classifier(data["train"].images, data["train"].labels, ClassifierConfig(epochs=3, seed=0))
 
 
 @needs_data
@@ -224,7 +224,7 @@ def test_trained_classifier_held_out_accuracy(classifier, data):
 @needs_data
 def test_training_is_deterministic_and_leaves_global_rng_alone(data):
     x, y = data["train"].images[:512], data["train"].labels[:512]
-    cfg = TrainConfig(epochs=1, seed=4)
+    cfg = ClassifierConfig(epochs=1, seed=4)
     with torch.random.fork_rng():  # leave the test session's generator as it was
         torch.manual_seed(123)
         state = torch.get_rng_state()
@@ -232,7 +232,7 @@ def test_training_is_deterministic_and_leaves_global_rng_alone(data):
         assert torch.equal(torch.get_rng_state(), state)
         torch.manual_seed(999)  # the caller's generator state does not matter
         b = train_digit_classifier(x, y, cfg)
-    c = train_digit_classifier(x, y, TrainConfig(epochs=1, seed=5))
+    c = train_digit_classifier(x, y, ClassifierConfig(epochs=1, seed=5))
     sa, sb, sc = a.state_dict(), b.state_dict(), c.state_dict()
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
     assert not torch.equal(sa["head.5.weight"], sc["head.5.weight"])
@@ -242,7 +242,7 @@ def test_training_is_deterministic_and_leaves_global_rng_alone(data):
 def test_save_and_load_round_trip(classifier, data, tmp_path):
     path = tmp_path / "clf.pt"
     record = data["train"].checksum() + ";" + data_checksum(data["train"].images, data["train"].labels)
-    save_classifier(path, classifier, accuracy={"test": 0.98}, data=record, config=TrainConfig(epochs=3))
+    save_classifier(path, classifier, accuracy={"test": 0.98}, data=record, config=ClassifierConfig(epochs=3))
     loaded, info = load_classifier(path)
     x = data["test"].images
     assert torch.equal(classify_digits(x, loaded), classify_digits(x, classifier))
@@ -265,7 +265,7 @@ def test_load_refuses_missing_foreign_and_corrupt_files(tmp_path):
     with pytest.raises(ValueError, match="cannot be read"):
         load_classifier(tmp_path / "bad.pt")
     with pytest.raises(ValueError, match="accuracy"):
-        save_classifier(tmp_path / "x.pt", DigitClassifier(), accuracy={"test": 98.0}, data="", config=TrainConfig())
+        save_classifier(tmp_path / "x.pt", DigitClassifier(), accuracy={"test": 98.0}, data="", config=ClassifierConfig())
 
 
 @needs_data
