@@ -331,12 +331,13 @@ def _add_train_flags(t: argparse.ArgumentParser) -> None:
     from .training.config import Runtime, TrainConfig
     from .training.methods import METHODS, MethodConfig, grid_fields
     from .training.presets import PRESETS, make_preset
+    from .data.images import DATASETS
     from .theory.targets import TARGETS
 
     quick = make_preset("quick")
     t.add_argument("--preset", choices=sorted(PRESETS), help="protocol to start from (default quick)")
-    t.add_argument("--target", choices=sorted(n for n in TARGETS if n != "mixture"),
-                   help=f"the data distribution (default from the preset; quick: {quick.target})")
+    t.add_argument("--target", choices=sorted([n for n in TARGETS if n != "mixture"] + list(DATASETS)),
+                   help=f"the data: a toy target or an image data set (default from the preset; quick: {quick.target})")
     t.add_argument("--method", choices=sorted(METHODS), help="method of the quick preset (default nonsaturating)")
     t.add_argument("--seeds", type=int, help=f"number of seeds, i.e. independent GANs (default from the preset; "
                                              f"quick: {len(quick.seeds)})")

@@ -54,7 +54,7 @@ def _evaluator_names() -> tuple[str, ...]:
 class TrainConfig:
     """One training run of len(members) independent GANs trained together (see each field's help)."""
 
-    target: str = option("ring8", "the data distribution (a toy target with an exact density)")
+    target: str = option("ring8", "the data: a toy target with an exact density, or an image data set")
     target_kwargs: dict[str, Any] = field(default_factory=dict, metadata={"help": "the target's parameters"})
     dataset_size: int | None = option(None, "none: fresh target samples every step; an int: a fixed "
                                       "training set of that size per seed, iterated in shuffled epochs")
@@ -75,12 +75,18 @@ class TrainConfig:
     eval_every: int = option(500, "steps between evaluations (metrics rows; a diverging member falls back "
                              "to its weights at the last one)")
     eval_samples: int = option(2500, "generated samples per member at each evaluation")
+    final_samples: int | None = option(None, "generated samples per member at the end (none: eval_samples)")
     evaluators: tuple[str, ...] = option(("modes",), "evaluators run at every evaluation")
     final_evaluators: tuple[str, ...] = option(("modes", "w1"), "evaluators run on the final samples")
 
     def __post_init__(self) -> None:
-        check_choice("target", self.target, TARGETS)
-        make_target(self.target, **self.target_kwargs)  # bad target parameters fail here, not mid-run
+        from ..data.images import DATASETS
+
+        check_choice("target", self.target, {**TARGETS, **DATASETS})
+        if self.target in TARGETS:
+            make_target(self.target, **self.target_kwargs)  # bad target parameters fail here, not mid-run
+        elif self.target_kwargs:
+            raise ValueError(f"data set {self.target!r} takes no parameters, got {self.target_kwargs}")
         if self.fixed_generator is not None:
             check_choice("fixed generator", self.fixed_generator, TARGETS)
             make_target(self.fixed_generator, **self.fixed_generator_kwargs)
@@ -95,9 +101,12 @@ class TrainConfig:
             raise ValueError(f"steps must be at most {MAX_STEP}, got {self.steps}")
         check_int("eval_every", self.eval_every)
         check_int("eval_samples", self.eval_samples)
-        if self.eval_samples > MAX_EMD_POINTS and "w1" in (*self.evaluators, *self.final_evaluators):
-            raise ValueError(f"eval_samples must be at most {MAX_EMD_POINTS} with the exact W1 evaluator "
-                             f"(dense n² cost matrix), got {self.eval_samples}")
+        if self.final_samples is not None:
+            check_int("final_samples", self.final_samples)
+        if self.eval_samples > MAX_EMD_POINTS and "w1" in self.evaluators or \
+                self.n_final_samples > MAX_EMD_POINTS and "w1" in self.final_evaluators:
+            raise ValueError(f"eval_samples / final_samples must be at most {MAX_EMD_POINTS} with the exact W1 "
+                             f"evaluator (dense n² cost matrix), got {self.eval_samples} / {self.n_final_samples}")
         for name in (*self.evaluators, *self.final_evaluators):
             check_choice("evaluator", name, _evaluator_names())
         object.__setattr__(self, "evaluators", tuple(self.evaluators))
@@ -155,6 +164,10 @@ class TrainConfig:
     def members(self) -> list[Member]:
         """Every (grid point, seed), point-major: member i trains seed seeds[i % len(seeds)]."""
         return [Member(seed, point) for point in self.grid_points() for seed in self.seeds]
+
+    @property
+    def n_final_samples(self) -> int:
+        return self.eval_samples if self.final_samples is None else self.final_samples
 
     @property
     def n_members(self) -> int:

@@ -28,7 +28,7 @@ import torch
 from ..data.sources import TargetSource, make_source
 from ..models import Params, build_model
 from ..rng import Streams
-from ..theory.targets import make_target
+from ..theory.targets import TARGETS, make_target
 from .config import Runtime, TrainConfig
 from .evaluators import EvalContext, run_evaluators
 from .losses import LOSSES
@@ -36,6 +36,9 @@ from .methods import grid_fields
 from .optim import OPTIMIZERS, BatchedOptimizer
 from .regularisers import active_regularisers
 from .schedules import SCHEDULES, draws_per_step
+
+
+GENERATE_CHUNK = 2500  # rows per generator call when sampling for evaluation
 
 
 @dataclass
@@ -67,8 +70,8 @@ class Trainer:
         self.seeds = [mb.seed for mb in self.members]
         self.n = len(self.members)
         self.streams = Streams(self.seeds, self.device)
-        self.target = make_target(cfg.target, **cfg.target_kwargs)
-        self.source = source if source is not None else make_source(self.target, cfg.dataset_size)
+        self.target = make_target(cfg.target, **cfg.target_kwargs) if cfg.target in TARGETS else None
+        self.source = source if source is not None else self._make_source()
         self.source.draws_per_step = draws_per_step(m)
         self.source.prepare(self.streams, self.device)
         shape = tuple(self.source.shape)
@@ -106,6 +109,13 @@ class Trainer:
         self.running = torch.zeros(3, self.n, dtype=torch.float64, device=self.device)  # d sum, g sum, count
         self.snapshot = self._copy_params()
         self.divergences: list[Divergence] = []
+
+    def _make_source(self):
+        from ..data.images import DATASETS
+
+        if self.target is not None:
+            return make_source(self.target, self.cfg.dataset_size)
+        return DATASETS[self.cfg.target].build(self.rt.data_dir)
 
     # -- state ---------------------------------------------------------------------------------
     def _hyperparameters(self) -> dict[str, torch.Tensor]:
@@ -281,8 +291,13 @@ class Trainer:
             return self.fake_source.batch(self.streams, purpose, step, 0, n, self.dtype)
         if self.classes and labels is None:
             labels = self.fake_labels(step, 0, n, purpose + "/labels")
-        with self.autocast():
-            return self._forward_g(self.params_g, self.noise(purpose, step, 0, n), labels=labels).to(self.dtype)
+        z = self.noise(purpose, step, 0, n)
+        out = []
+        with self.autocast():  # in chunks of rows: memory stays bounded (batch norm: chunk statistics)
+            for a in range(0, n, GENERATE_CHUNK):
+                y = None if labels is None else labels[:, a:a + GENERATE_CHUNK]
+                out.append(self._forward_g(self.params_g, z[:, a:a + GENERATE_CHUNK], labels=y).to(self.dtype))
+        return torch.cat(out, dim=1)
 
     def _freeze_dead(self) -> list[Divergence]:
         """Report members that diverged since the last look, put every dead member back to its
@@ -319,7 +334,7 @@ class Trainer:
         self.alive &= finite
         self._freeze_dead()
         alive = self.alive.cpu()
-        values = run_evaluators(self._applicable(names), samples, EvalContext(self.target, self.seeds, alive, self.step))
+        values = run_evaluators(self._applicable(names), samples, self._context(alive))
         run = self.running.cpu()
         rows = []
         for i, mb in enumerate(self.members):
@@ -338,19 +353,25 @@ class Trainer:
                     self.snapshot[which][k].copy_(p)
         return rows
 
+    def _context(self, alive: torch.Tensor) -> EvalContext:
+        if not hasattr(self, "_eval_cache"):
+            self._eval_cache: dict[str, Any] = {}
+        return EvalContext(self.target, self.seeds, alive, self.step, self.source, self._eval_cache)
+
     def _applicable(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """The named evaluators that apply to this run's data (mode metrics need a toy target's
+        modes, classifier modes an image data set)."""
         from .evaluators import EVALUATORS
 
-        has_modes = getattr(self.target, "has_density", False)
-        return tuple(n for n in names if has_modes or not EVALUATORS[n].needs_modes)
+        return tuple(n for n in names if EVALUATORS[n].applies(self.target, self.source))
 
     def final_samples(self) -> torch.Tensor:
         self._freeze_dead()
-        return self.generate(self.cfg.eval_samples, purpose="final")
+        return self.generate(self.cfg.n_final_samples, purpose="final")
 
     def final_metrics(self, samples: torch.Tensor) -> dict[str, list[float]]:
         names = self._applicable(self.cfg.final_evaluators)
-        return run_evaluators(names, samples, EvalContext(self.target, self.seeds, self.alive.cpu(), self.step))
+        return run_evaluators(names, samples, self._context(self.alive.cpu()))
 
     # -- checkpoints -----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -25,20 +25,34 @@ class EvalContext:
     seeds: list[int]
     alive: torch.Tensor  # [N] bool on the host: frozen members get NaN where costly
     step: int
+    source: Any = None  # the run's data source (image data sets carry held-out digits)
+    cache: dict[str, Any] = field(default_factory=dict)  # lives as long as the trainer (e.g. a classifier)
+
+
+def _always(target, source) -> bool:
+    return True
+
+
+def _toy_modes(target, source) -> bool:
+    return getattr(target, "has_density", False)
+
+
+def _image_modes(target, source) -> bool:
+    return hasattr(source, "digits")
 
 
 @dataclass(frozen=True)
 class Evaluator:
     keys: tuple[str, ...]
     fn: EvalFn
-    needs_modes: bool = False  # needs a target with mode centres and stds
+    applies: Callable[[Any, Any], bool] = _always  # (target, source) → whether it applies to the run
 
 
 EVALUATORS: dict[str, Evaluator] = {}
 
 
-def register_evaluator(name: str, keys: tuple[str, ...], fn: EvalFn, needs_modes: bool = False) -> None:
-    EVALUATORS[name] = Evaluator(keys, fn, needs_modes)
+def register_evaluator(name: str, keys: tuple[str, ...], fn: EvalFn, applies: Callable[[Any, Any], bool] = _always) -> None:
+    EVALUATORS[name] = Evaluator(keys, fn, applies)
 
 
 def _modes(samples: torch.Tensor, ctx: EvalContext) -> dict[str, Any]:
@@ -65,8 +79,49 @@ def _w1(samples: torch.Tensor, ctx: EvalContext) -> dict[str, Any]:
     return {"w1": values}
 
 
-register_evaluator("modes", ("modes_captured", "high_quality_fraction", "reverse_kl"), _modes, needs_modes=True)
-register_evaluator("w1", ("w1",), _w1)
+def _classifier_modes(samples: torch.Tensor, ctx: EvalContext) -> dict[str, Any]:
+    """Modes of generated images by ganlab's digit classifier: for MNIST the predicted digit (10
+    modes), for Stacked MNIST the three channels' digits (1,000 modes); modes captured and
+    KL(p̂ ‖ uniform) over all samples (PacGAN's Stacked-MNIST definition)."""
+    from ..data.images import digit_classifier
+    from ..metrics.images import classify_digits, mode_histogram_metrics, stacked_modes
+
+    if "classifier" not in ctx.cache:
+        ctx.cache["classifier"] = digit_classifier(ctx.source.digits, samples.device)
+    clf = ctx.cache["classifier"]
+    modes, kls = [], []
+    for i, images in enumerate(samples.float()):
+        if not bool(ctx.alive[i]):
+            modes.append(math.nan), kls.append(math.nan)
+            continue
+        ids = classify_digits(images, clf) if images.shape[1] == 1 else stacked_modes(images, clf)
+        m, kl = mode_histogram_metrics(ids, ctx.source.mode_count)
+        modes.append(m), kls.append(kl)
+    return {"modes_captured": modes, "reverse_kl": kls}
+
+
+def _parzen(samples: torch.Tensor, ctx: EvalContext) -> dict[str, Any]:
+    """Goodfellow et al.'s Parzen-window log-likelihood of the held-out test digits under the
+    generated samples (σ chosen on the validation digits), on the [0, 1] pixel scale."""
+    from ..metrics.parzen import parzen_protocol, to_unit_interval
+
+    digits = ctx.source.digits
+    val, test = to_unit_interval(digits.validation.images), to_unit_interval(digits.test.images)
+    out = {"parzen_ll": [], "parzen_se": [], "parzen_sigma": []}
+    for i, images in enumerate(samples.float()):
+        if not bool(ctx.alive[i]):
+            for v in out.values():
+                v.append(math.nan)
+            continue
+        r = parzen_protocol(to_unit_interval(images.cpu()), val, test)
+        out["parzen_ll"].append(r.mean), out["parzen_se"].append(r.stderr), out["parzen_sigma"].append(r.sigma)
+    return out
+
+
+register_evaluator("modes", ("modes_captured", "high_quality_fraction", "reverse_kl"), _modes, _toy_modes)
+register_evaluator("w1", ("w1",), _w1, _toy_modes)
+register_evaluator("classifier_modes", ("modes_captured", "reverse_kl"), _classifier_modes, _image_modes)
+register_evaluator("parzen", ("parzen_ll", "parzen_se", "parzen_sigma"), _parzen, _image_modes)
 
 
 def evaluator_keys(names: tuple[str, ...]) -> list[str]:

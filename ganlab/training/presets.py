@@ -8,6 +8,7 @@ from typing import Any
 
 from .config import TrainConfig
 from .methods import METHODS, MethodConfig
+from ..models.conv import DCGANSpec
 from ..models.mlp import MLPSpec
 from ..validation import check_choice
 
@@ -104,12 +105,90 @@ def quick(target: str = "ring8", method: str = "nonsaturating", seeds: tuple[int
     )
 
 
+# -- image GANs ----------------------------------------------------------------------------------
+IMAGE_EVAL = dict(eval_samples=2000, final_samples=10_000, evaluators=("classifier_modes",),
+                  final_evaluators=("classifier_modes", "parzen"))
+
+
+def _epoch(target: str, batch: int) -> int:
+    """Steps per pass over the training images of an image data set."""
+    from ..data.images import STACKED_SIZE
+
+    size = {"mnist": 50_000, "mnist-test8k": 8_000}.get(target, STACKED_SIZE)
+    return size // batch
+
+
+def mnist_mlp(target: str = "mnist-test8k", seeds: tuple[int, ...] = (0,)) -> TrainConfig:
+    """The GAN-zoo seed's MLP GAN on MNIST: G z ∈ R¹⁰⁰ ~ N(0, I) → 128 → 256 → 512 → 1024 (batch
+    norm, LeakyReLU 0.2) → 784 (tanh); D 784 → 512 → 256 (LeakyReLU 0.2) → 1; binary cross-entropy
+    with the non-saturating generator loss; Adam 2e-4, β = (0.5, 0.999), batch 64; PyTorch's
+    default initialisation. 40 epochs of the 8,000 training images of the test split (5,000 steps);
+    evaluated every 5 epochs (classifier modes over 2,000 samples), finally with 10,000 samples
+    (classifier modes and Goodfellow et al.'s Parzen estimate)."""
+    batch = 64
+    return TrainConfig(
+        target=target,
+        method=MethodConfig(lr_d=2e-4, lr_g=2e-4, betas=(0.5, 0.999), batch_size=batch),
+        generator=MLPSpec(widths=(128, 256, 512, 1024), activation="leaky_relu", batch_norm=True,
+                          out_activation="tanh"),
+        discriminator=MLPSpec(widths=(512, 256), activation="leaky_relu"),
+        noise_dim=100, steps=40 * _epoch(target, batch), seeds=seeds, eval_every=5 * _epoch(target, batch),
+        **IMAGE_EVAL,
+    )
+
+
+def mnist_dcgan(target: str = "mnist-test8k", seeds: tuple[int, ...] = (0,), classes: int = 0,
+                method: str = "nonsaturating") -> TrainConfig:
+    """DCGAN (Radford et al. 2016) on 28 × 28 digits in the GAN-zoo's MNIST shape (``DCGANSpec``:
+    z ∈ R¹⁰⁰ → 1024 → 128 × 7 × 7 → 64 × 14 × 14 → 1 × 28 × 28, mirrored D), weights N(0, 0.02²),
+    Adam 2e-4, β = (0.5, 0.999), batch 64, 25 epochs. ``classes=10`` makes it the conditional
+    DCGAN (label embedding in G, label plane in D). ``method="wgan-gp"``: the critic without batch
+    norm, λ = 10, 5 critic steps, Adam 1e-4, β = (0.5, 0.9) (the WGAN-GP paper's MNIST script),
+    batch 50."""
+    if method == "wgan-gp":
+        batch = 50
+        m = dataclasses.replace(METHODS["wgan-gp"], betas=(0.5, 0.9), batch_size=batch)
+        d_spec = DCGANSpec(batch_norm=False)
+    else:
+        batch = 64
+        m = dataclasses.replace(METHODS[method], lr_d=2e-4, lr_g=2e-4, betas=(0.5, 0.999), batch_size=batch)
+        d_spec = DCGANSpec()
+    return TrainConfig(
+        target=target, method=m, generator=DCGANSpec(), discriminator=d_spec, classes=classes,
+        noise_dim=100, steps=25 * _epoch(target, batch), seeds=seeds, eval_every=5 * _epoch(target, batch),
+        **IMAGE_EVAL,
+    )
+
+
+def stacked_dcgan(target: str = "stacked-mnist-test8k", seeds: tuple[int, ...] = (0,), pack: int = 1) -> TrainConfig:
+    """DCGAN on Stacked MNIST (PacGAN Table 3 reports DCGAN 78.9 ± 6.5 modes / KL 4.5 and PacDCGAN2
+    1000 modes / KL 0.06 over 26,000 samples): the MNIST DCGAN shapes with 3 channels, ``pack``
+    samples per decision (PacGAN concatenates them along channels), Adam 2e-4, β = (0.5, 0.999),
+    batch 64, 5 passes over the 128,000 stacked samples; final modes over 26,000 samples.
+    Differences from PacGAN's code: its DCGAN follows VEEGAN's TensorFlow one, its pool is MNIST's
+    train + test digits, and it trains for its own number of iterations."""
+    batch = 64
+    return TrainConfig(
+        target=target,
+        method=MethodConfig(pack=pack, lr_d=2e-4, lr_g=2e-4, betas=(0.5, 0.999), batch_size=batch),
+        generator=DCGANSpec(), discriminator=DCGANSpec(), noise_dim=100,
+        steps=5 * _epoch(target, batch), seeds=seeds, eval_every=_epoch(target, batch) // 2,
+        eval_samples=2000, final_samples=26_000, evaluators=("classifier_modes",),
+        final_evaluators=("classifier_modes",),
+    )
+
+
 PRESETS: dict[str, Callable[..., TrainConfig]] = {
     "quick": quick,
     "pacgan": pacgan,
     "unrolled": unrolled,
     "veegan": unrolled,
     "wgan-gp-toy": wgan_gp_toy,
+    "mnist-mlp": mnist_mlp,
+    "mnist-dcgan": mnist_dcgan,
+    "mnist-cdcgan": lambda target="mnist-test8k", seeds=(0,): mnist_dcgan(target, seeds, classes=10),
+    "mnist-wgan-gp": lambda target="mnist-test8k", seeds=(0,): mnist_dcgan(target, seeds, method="wgan-gp"),
+    "stacked-dcgan": stacked_dcgan,
 }
 
 

@@ -79,12 +79,12 @@ def estimate_memory(cfg: TrainConfig, runtime: Runtime, data_shape: tuple[int, .
         "parameters, gradients, optimizer state, snapshot": n * params * s * 6,
         "activations": n * acts * s * 3,
         "random draws": n * rows * (per_sample + cfg.noise_dim + 2) * 8 * 12,
-        "evaluation samples": n * cfg.eval_samples * (per_sample + cfg.noise_dim) * (s + 8),
+        "evaluation samples": n * max(cfg.eval_samples, cfg.n_final_samples) * (per_sample + cfg.noise_dim) * (s + 8),
     }
     if cfg.dataset_size is not None:
         parts["fixed training sets"] = n * cfg.dataset_size * (per_sample * 8 + 8 * 5)
     if "w1" in cfg.final_evaluators or "w1" in cfg.evaluators:
-        parts["exact W1 (dense cost and plan)"] = 2 * 16 * cfg.eval_samples ** 2
+        parts["exact W1 (dense cost and plan)"] = 2 * 16 * max(cfg.eval_samples, cfg.n_final_samples) ** 2
     return MemoryEstimate(parts, available_bytes(runtime.device), runtime.device)
 
 

@@ -51,8 +51,11 @@ class Session:
 
 def data_shape(cfg: TrainConfig) -> tuple[int, ...]:
     """The shape of one sample of the run's data, known before anything is built."""
+    from ..data.images import DATASETS
     from ..theory.targets import make_target
 
+    if cfg.target in DATASETS:
+        return DATASETS[cfg.target].shape
     return (make_target(cfg.target, **cfg.target_kwargs).dim,)
 
 
