@@ -275,44 +275,48 @@ def build_runtime(args: argparse.Namespace):
 
 
 def _train(args: argparse.Namespace) -> int:
+    """Start or resume a run; under torchrun every process runs this, process 0 alone speaks."""
+    import os
     import warnings
 
     from .training import runs
     from .training.rundir import RunDir, RunFolderError
 
+    main = int(os.environ.get("RANK", "0")) == 0
+    say = (lambda *a, **kw: print(*a, **kw)) if main else (lambda *a, **kw: None)
     if (args.out is None) == (args.resume is None):
-        print("error: give exactly one of --out DIR (a new run) or --resume DIR", file=sys.stderr)
+        say("error: give exactly one of --out DIR (a new run) or --resume DIR", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
         runtime = build_runtime(args)
         if args.resume:
-            with RunDir.open(args.resume) as probe:
-                saved, _ = runs.load_config(probe)
+            saved, _ = runs.load_config(RunDir(args.resume))
             expect = build_config(args, base=saved)
             session = runs.resume(args.resume, runtime, steps=expect.steps, expect=expect, command=sys.argv)
-            print(f"resuming {args.resume} at step {session.trainer.step} of {session.cfg.steps}", file=sys.stderr)
+            say(f"resuming {args.resume} at step {session.trainer.step} of {session.cfg.steps}", file=sys.stderr)
         else:
             session = runs.start(build_config(args), args.out, runtime, command=sys.argv)
     except (ValueError, FileExistsError, RunFolderError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        say(f"error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     warnings.simplefilter("default")
-    with session.run:
+    with session:
         try:
             if runs.is_finished(session):
-                print(f"{session.run.path} has already finished its {session.cfg.steps} steps")
+                say(f"{session.run.path} has already finished its {session.cfg.steps} steps")
                 return 0
             result = runs.run(session)
         except runs.AllMembersDiverged as e:
-            print(f"error: {e}", file=sys.stderr)
+            say(f"error: {e}", file=sys.stderr)
             return EXIT_DIVERGED
         except runs.Interrupted as e:
-            print(str(e), file=sys.stderr)
+            say(str(e), file=sys.stderr)
             return EXIT_INTERRUPTED
         except OSError as e:
-            print(f"error: {e} (the last checkpoint in {session.run.path} is intact)", file=sys.stderr)
+            say(f"error: {e} (the last checkpoint in {session.run.path} is intact)", file=sys.stderr)
             return EXIT_BAD_INPUT
-    _print_summary(result, session.run.path)
+    if main:
+        _print_summary(result, session.run.path)
     return 0
 
 

@@ -284,6 +284,7 @@ class Runtime:
     progress: bool = option(True, "show a progress bar")
     checkpoint_every: int = option(1000, "steps between checkpoints (also at the end and on Ctrl-C)")
     data_dir: str | None = option(None, "directory of an image data set (e.g. MNIST's IDX files)")
+    snapshots: int = option(0, "samples per member kept at every evaluation in snapshots/ (for figures)")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "device", check_device(self.device))
@@ -291,6 +292,7 @@ class Runtime:
         if self.threads is not None:
             check_int("threads", self.threads)
         check_int("checkpoint_every", self.checkpoint_every)
+        check_int("snapshots", self.snapshots, minimum=0)
 
     @property
     def param_dtype(self) -> torch.dtype:

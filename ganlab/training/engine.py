@@ -61,12 +61,17 @@ class Divergence:
 class Trainer:
     """Holds the batched state of a run and advances it one step at a time."""
 
-    def __init__(self, cfg: TrainConfig, runtime: Runtime | None = None, *, source: Any = None):
+    def __init__(self, cfg: TrainConfig, runtime: Runtime | None = None, *, source: Any = None,
+                 members: list[int] | None = None):
+        """``members``: the indices (into ``cfg.members()``) this trainer holds — all by default;
+        a process of a multi-process run holds its share (``runs.Comm``)."""
         self.cfg, self.rt = cfg, runtime or Runtime()
         self.device = torch.device(self.rt.device)
         self.dtype = self.rt.param_dtype
         m = cfg.method
-        self.members = cfg.members()
+        everyone = cfg.members()
+        self.member_index = list(range(len(everyone))) if members is None else list(members)
+        self.members = [everyone[i] for i in self.member_index]
         self.seeds = [mb.seed for mb in self.members]
         self.n = len(self.members)
         self.streams = Streams(self.seeds, self.device)
@@ -305,9 +310,9 @@ class Trainer:
         alive, at = self.alive.cpu(), self.diverged_at.cpu()
         losses = self.diverged_losses.cpu()
         known = {d.member for d in self.divergences}
-        new = [Divergence(i, self.seeds[i], int(at[i]), float(losses[i, 0]), float(losses[i, 1]),
+        new = [Divergence(self.member_index[i], self.seeds[i], int(at[i]), float(losses[i, 0]), float(losses[i, 1]),
                           dict(self.members[i].hyper))
-               for i in range(self.n) if not alive[i] and i not in known]
+               for i in range(self.n) if not alive[i] and self.member_index[i] not in known]
         self.divergences += new
         if not alive.all():
             dead = ~self.alive
@@ -328,6 +333,7 @@ class Trainer:
         names = self.cfg.evaluators if evaluators is None else evaluators
         self._freeze_dead()
         samples = self.generate(self.cfg.eval_samples)
+        self.last_samples = samples
         finite = torch.isfinite(samples.flatten(2)).all(dim=2).all(dim=1)
         bad = self.alive & ~finite  # finite losses but non-finite samples
         self.diverged_at = torch.where(bad, self.step, self.diverged_at)
@@ -338,7 +344,7 @@ class Trainer:
         run = self.running.cpu()
         rows = []
         for i, mb in enumerate(self.members):
-            row: dict[str, Any] = {"step": self.step, "member": i, "seed": mb.seed, **mb.hyper,
+            row: dict[str, Any] = {"step": self.step, "member": self.member_index[i], "seed": mb.seed, **mb.hyper,
                                    "alive": bool(alive[i])}
             count = float(run[2, i])
             row["d_loss"] = float(run[0, i]) / count if count else math.nan
@@ -376,7 +382,8 @@ class Trainer:
     # -- checkpoints -----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue bit-identically (random streams are addressed by the step:
-        nothing else to save); loadable with ``torch.load(..., weights_only=True)``."""
+        nothing else to save); loadable with ``torch.load(..., weights_only=True)``. Every tensor's
+        first dimension is this trainer's members (``runs.merge_states`` joins processes' parts)."""
         return {
             "step": self.step,
             "params_g": {k: v.detach().cpu() for k, v in self.params_g.items()},
@@ -392,6 +399,8 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Load a state of all the run's members (as checkpoints hold), keeping this trainer's."""
+        state = select_members(state, self.member_index)
         self.step = int(state["step"])
         with torch.no_grad():
             for mine, saved in ((self.params_g, state["params_g"]), (self.params_d, state["params_d"])):
@@ -409,3 +418,59 @@ class Trainer:
         self.diverged_losses = state["diverged_losses"].to(dev).clone()
         self.running = state["running"].to(dev).clone()
         self.divergences = [Divergence(**d) for d in state["divergences"]]
+
+
+PER_MEMBER = ("params_g", "params_d", "alive", "diverged_at", "diverged_losses", "snapshot")
+
+
+def _map_members(state: dict[str, Any], fn) -> dict[str, Any]:
+    """Apply ``fn`` to every per-member tensor of a state dict (member dimension first; the running
+    sums [3, N] along their second)."""
+    def walk(v):
+        if isinstance(v, torch.Tensor):
+            return fn(v)
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items()}
+        return v
+    out = dict(state)
+    for k in PER_MEMBER:
+        out[k] = walk(state[k])
+    out["running"] = fn(state["running"].T).T
+    for opt in ("opt_g", "opt_d"):
+        if state[opt] is not None:
+            out[opt] = {k: (v if k == "t" else [fn(x) for x in v]) for k, v in state[opt].items()}
+    return out
+
+
+def select_members(state: dict[str, Any], index: list[int]) -> dict[str, Any]:
+    """The part of a full state dict that holds the members ``index``."""
+    if state["alive"].shape[0] == len(index) and index == list(range(len(index))):
+        return state
+    idx = torch.tensor(index, dtype=torch.int64)
+    out = _map_members(state, lambda v: v[idx])
+    out["divergences"] = [d for d in state["divergences"] if d["member"] in set(index)]
+    return out
+
+
+def merge_states(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One state dict of all members from the parts of consecutive member blocks (in order)."""
+    if len(parts) == 1:
+        return parts[0]
+
+    def cat(vals: list) -> Any:
+        if isinstance(vals[0], torch.Tensor):
+            return torch.cat(vals)
+        if isinstance(vals[0], dict):
+            return {k: cat([v[k] for v in vals]) for k in vals[0]}
+        return vals[0]
+
+    out = dict(parts[0])
+    for k in PER_MEMBER:
+        out[k] = cat([p[k] for p in parts])
+    out["running"] = torch.cat([p["running"] for p in parts], dim=1)
+    for opt in ("opt_g", "opt_d"):
+        if parts[0][opt] is not None:
+            out[opt] = {k: (v if k == "t" else [torch.cat([p[opt][k][i] for p in parts]) for i in range(len(v))])
+                        for k, v in parts[0][opt].items()}
+    out["divergences"] = [d for p in parts for d in p["divergences"]]
+    return out

@@ -6,6 +6,7 @@
     summary.json       how the run ended (running, finished, interrupted, all_diverged, failed),
                        final metrics per member and per grid point, divergences
     samples.npz        final samples of every member
+    snapshots/         step_<step>.npz: a few samples per member at each evaluation (--snapshots K)
     checkpoints/       step_<step>.pt (torch.save, loadable with weights_only=True) and
                        step_<step>.sha256 (its checksum and the identity it trained); the last two kept
     .lock              held (flock) by the one process training the run
@@ -38,7 +39,7 @@ import torch
 
 CONFIG, SUMMARY, SAMPLES = "config.json", "summary.json", "samples.npz"
 METRICS_JSONL, METRICS_CSV = "metrics.jsonl", "metrics.csv"
-CHECKPOINTS, LOCK = "checkpoints", ".lock"
+CHECKPOINTS, LOCK, SNAPSHOTS = "checkpoints", ".lock", "snapshots"
 KEEP_CHECKPOINTS = 2
 
 
@@ -203,7 +204,7 @@ class RunDir:
             old.unlink(missing_ok=True)
         return f
 
-    def _read_checkpoint(self, f: Path, identity_sha256: str) -> dict[str, Any]:
+    def read_checkpoint(self, f: Path, identity_sha256: str) -> dict[str, Any]:
         """The checkpoint's state, or a ValueError saying what is wrong with it."""
         try:
             record = json.loads(f.with_suffix(".sha256").read_text())
@@ -224,7 +225,7 @@ class RunDir:
         problems = []
         for f in reversed(found):
             try:
-                state = self._read_checkpoint(f, identity_sha256)
+                state = self.read_checkpoint(f, identity_sha256)
             except (ValueError, RuntimeError, EOFError, OSError, KeyError) as e:
                 problems.append(f"{f}: {e}")
                 warnings.warn(f"checkpoint {str(f)!r} is damaged ({e}); falling back to the previous one",
@@ -287,6 +288,14 @@ class RunDir:
         np.savez(buf, samples=samples.detach().float().cpu().numpy(), seeds=np.asarray(seeds),
                  **{k: np.asarray(v) for k, v in grid.items()})
         atomic_write(self.path / SAMPLES, buf.getvalue())
+
+    def write_snapshot(self, step: int, samples: torch.Tensor) -> None:
+        """snapshots/step_<step>.npz: a few samples of every member at an evaluation."""
+        folder = self.path / SNAPSHOTS
+        folder.mkdir(exist_ok=True)
+        buf = io.BytesIO()
+        np.savez(buf, samples=samples.detach().float().cpu().numpy(), step=np.asarray(step))
+        atomic_write(folder / f"step_{step:010d}.npz", buf.getvalue())
 
     def write_summary(self, summary: dict[str, Any]) -> None:
         write_json(self.path / SUMMARY, summary)

@@ -1,29 +1,33 @@
 """Running a configuration to the end: evaluation, checkpoints, resumption, interruption and the
-final summary, in a run folder (``rundir.RunDir``).
+final summary, in a run folder (``rundir.RunDir``), in one process or several (torchrun).
 
 Guarantees (each checked by a test named in the README's Reliability section):
 * resume after a kill at any moment ends bit-identical to an uninterrupted run (CPU);
 * a run extended with more ``steps`` equals the longer run trained in one go;
 * a damaged latest checkpoint is skipped with a warning, the previous one used;
 * Ctrl-C (or SIGTERM) finishes the current step, checkpoints, writes the summary and exits 130;
-* however a run ends, metrics and a summary.json saying how it ended are on disk.
+* however a run ends, metrics and a summary.json saying how it ended are on disk;
+* under ``torchrun --nproc_per_node K`` each process trains a contiguous block of the members and
+  the run folder (written by process 0 alone) holds the same bits as a one-process run.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import signal
 import statistics
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
 from tqdm.auto import tqdm
 
 from .config import DEFAULT_THREADS, Runtime, TrainConfig, config_differences, identity_sha256
-from .engine import Trainer
+from .engine import Divergence, Trainer, merge_states
 from .evaluators import evaluator_keys
 from .resources import check_memory
 from .rundir import RunDir, RunFolderError, now, versions
@@ -39,14 +43,79 @@ class Interrupted(RuntimeError):
     """The run was stopped by SIGINT/SIGTERM after checkpointing."""
 
 
+# -- processes ------------------------------------------------------------------------------------------
+class Comm:
+    """The processes that train one run together (``torchrun`` sets WORLD_SIZE and RANK), or this
+    one alone. Members are split in contiguous blocks; process 0 gathers what the others computed
+    and is the only one that writes the run folder."""
+
+    def __init__(self, device: str = "cpu"):
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        if self.world > 1:
+            import torch.distributed as dist
+
+            if not dist.is_initialized():
+                dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+            self.dist = dist
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def share(self, n: int) -> list[int]:
+        """This process's block of range(n)."""
+        if n < self.world:
+            raise ValueError(f"{n} member(s) cannot be split over {self.world} processes")
+        base, extra = divmod(n, self.world)
+        start = self.rank * base + min(self.rank, extra)
+        return list(range(start, start + base + (self.rank < extra)))
+
+    def gather(self, obj: Any) -> list[Any] | None:
+        """Every process's ``obj`` on process 0 (in rank order); None on the others."""
+        if self.world == 1:
+            return [obj]
+        out = [None] * self.world if self.main else None
+        self.dist.gather_object(obj, out, dst=0)
+        return out
+
+    def broadcast(self, obj: Any) -> Any:
+        if self.world == 1:
+            return obj
+        box = [obj]
+        self.dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def any(self, flag: bool) -> bool:
+        if self.world == 1:
+            return flag
+        t = torch.tensor([int(flag)])
+        self.dist.all_reduce(t, op=self.dist.ReduceOp.MAX)
+        return bool(t.item())
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            self.dist.barrier()
+
+
 @dataclass
 class Session:
     trainer: Trainer
     run: RunDir
+    comm: Comm = field(default_factory=Comm)
 
     @property
     def cfg(self) -> TrainConfig:
         return self.trainer.cfg
+
+    def close(self) -> None:
+        self.run.close()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def data_shape(cfg: TrainConfig) -> tuple[int, ...]:
@@ -69,10 +138,24 @@ def _columns(cfg: TrainConfig) -> list[str]:
     return BASE_COLUMNS + sorted(cfg.grid) + evaluator_keys(cfg.evaluators)
 
 
-def _segment(trainer: Trainer, command: list[str] | None) -> dict[str, Any]:
-    return {"started": now(), "from_step": trainer.step, "steps": trainer.cfg.steps,
-            "runtime": {**trainer.rt.to_dict(), "threads": torch.get_num_threads()},
+def _segment(step: int, cfg: TrainConfig, rt: Runtime, comm: Comm, command: list[str] | None) -> dict[str, Any]:
+    return {"started": now(), "from_step": step, "steps": cfg.steps,
+            "runtime": {**rt.to_dict(), "threads": torch.get_num_threads(), "processes": comm.world},
             "command": command if command is not None else sys.argv, "versions": versions()}
+
+
+def _checked(comm: Comm, fn):
+    """Run ``fn`` on process 0 and share its outcome: the others raise the same error."""
+    error, value = None, None
+    if comm.main:
+        try:
+            value = fn()
+        except (ValueError, FileExistsError, RunFolderError, OSError) as e:
+            error = e
+    error = comm.broadcast(error)
+    if error is not None:
+        raise error
+    return value
 
 
 def start(cfg: TrainConfig, out: str, runtime: Runtime | None = None, command: list[str] | None = None) -> Session:
@@ -80,13 +163,19 @@ def start(cfg: TrainConfig, out: str, runtime: Runtime | None = None, command: l
     before the folder is created."""
     runtime = runtime or Runtime()
     apply_threads(runtime)
-    check_memory(cfg, runtime, data_shape(cfg))
-    trainer = Trainer(cfg, runtime)  # builds every part: bad input fails before the folder exists
-    header = {"identity": cfg.identity(), "identity_sha256": cfg.identity_sha256(), "steps": cfg.steps,
-              "label": cfg.label, "created": now(), "segments": [_segment(trainer, command)]}
-    run = RunDir.create(out, header, _columns(cfg))
-    run.write_summary({"status": "running", "step": 0, "steps": cfg.steps, "label": cfg.label})
-    return Session(trainer, run)
+    comm = Comm(runtime.device)
+    check_memory(cfg, runtime, data_shape(cfg), len(comm.share(cfg.n_members)))
+    trainer = Trainer(cfg, runtime, members=comm.share(cfg.n_members))  # bad input fails before the folder exists
+
+    def create() -> RunDir:
+        header = {"identity": cfg.identity(), "identity_sha256": cfg.identity_sha256(), "steps": cfg.steps,
+                  "label": cfg.label, "created": now(), "segments": [_segment(0, cfg, runtime, comm, command)]}
+        run = RunDir.create(out, header, _columns(cfg))
+        run.write_summary({"status": "running", "step": 0, "steps": cfg.steps, "label": cfg.label})
+        return run
+
+    run = _checked(comm, create)
+    return Session(trainer, run if comm.main else RunDir(out), comm)
 
 
 def load_config(run: RunDir, steps: int | None = None) -> tuple[TrainConfig, dict[str, Any]]:
@@ -109,27 +198,32 @@ def resume(out: str, runtime: Runtime | None = None, *, steps: int | None = None
     ``expect`` (e.g. rebuilt from command-line flags) must have the same identity."""
     runtime = runtime or Runtime()
     apply_threads(runtime)
-    run = RunDir.open(out)
+    comm = Comm(runtime.device)
+    opened = _checked(comm, lambda: RunDir.open(out))
+    run = opened if comm.main else RunDir(out)
     try:
         cfg, header = load_config(run, steps)
         if expect is not None and expect.identity() != cfg.identity():
             diff = config_differences(cfg.identity(), expect.identity())
             raise ValueError("refusing to resume with a different configuration (saved vs given): " + "; ".join(diff))
-        check_memory(cfg, runtime, data_shape(cfg))
-        found = run.latest_checkpoint(cfg.identity_sha256())
-        trainer = Trainer(cfg, runtime)
-        if found is not None:
-            trainer.load_state_dict(found[0])
+        check_memory(cfg, runtime, data_shape(cfg), len(comm.share(cfg.n_members)))
+        found = _checked(comm, lambda: run.latest_checkpoint(cfg.identity_sha256()))
+        path = comm.broadcast(None if found is None else str(found[1]))
+        trainer = Trainer(cfg, runtime, members=comm.share(cfg.n_members))
+        if path is not None:
+            state = found[0] if comm.main else run.read_checkpoint(Path(path), cfg.identity_sha256())
+            trainer.load_state_dict(state)
         if cfg.steps < trainer.step:
             raise ValueError(f"steps={cfg.steps} is below the step the run has reached ({trainer.step})")
-        run.truncate_metrics(trainer.step)
-        header["steps"] = cfg.steps
-        header["segments"].append(_segment(trainer, command))
-        run.write_header(header)
+        if comm.main:
+            run.truncate_metrics(trainer.step)
+            header["steps"] = cfg.steps
+            header["segments"].append(_segment(trainer.step, cfg, runtime, comm, command))
+            run.write_header(header)
     except BaseException:
         run.close()
         raise
-    return Session(trainer, run)
+    return Session(trainer, run, comm)
 
 
 class _StopRequest:
@@ -155,17 +249,36 @@ class _StopRequest:
             signal.signal(s, h)
 
 
+# -- the loop ---------------------------------------------------------------------------------------------
+def _gathered_rows(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    parts = session.comm.gather(rows)
+    return None if parts is None else sorted((r for p in parts for r in p), key=lambda r: r["member"])
+
+
+def _gathered_divergences(session: Session) -> list[dict[str, Any]]:
+    parts = session.comm.gather([vars(d) for d in session.trainer.divergences])
+    return [] if parts is None else sorted((d for p in parts for d in p), key=lambda d: (d["step"], d["member"]))
+
+
+def save_checkpoint(session: Session) -> None:
+    parts = session.comm.gather(session.trainer.state_dict())
+    if parts is not None:
+        session.run.save_checkpoint(merge_states(parts), session.cfg.identity_sha256())
+
+
 def run(session: Session, progress: bool | None = None) -> dict[str, Any]:
-    """Train to cfg.steps, evaluating and checkpointing on schedule; returns the final summary.
-    Raises ``AllMembersDiverged`` or ``Interrupted`` after writing metrics, a checkpoint and the
-    summary."""
-    t, out, cfg = session.trainer, session.run, session.cfg
-    progress = t.rt.progress if progress is None else progress
-    if t.step == 0 and not out.metrics():
-        out.append_metrics(t.evaluate())
+    """Train to cfg.steps, evaluating and checkpointing on schedule; returns the final summary
+    (on process 0; the others return {}). Raises ``AllMembersDiverged`` or ``Interrupted`` after
+    writing metrics, a checkpoint and the summary."""
+    t, out, cfg, comm = session.trainer, session.run, session.cfg, session.comm
+    progress = (t.rt.progress if progress is None else progress) and comm.main
+    if t.step == 0 and comm.broadcast(comm.main and not out.metrics()):
+        rows = _gathered_rows(session, t.evaluate())
+        if comm.main:
+            out.append_metrics(rows)
     bar = tqdm(total=cfg.steps, initial=t.step, disable=not progress, desc=cfg.label, dynamic_ncols=True,
                file=sys.stderr, mininterval=1.0)
-    reported = len(t.divergences)
+    reported = len(_gathered_divergences(session))
     saved_at = t.step
     try:
         with _StopRequest() as stop:
@@ -173,42 +286,54 @@ def run(session: Session, progress: bool | None = None) -> dict[str, Any]:
                 t.train_step()
                 bar.update(1)
                 s = t.step
+                stopping = comm.any(stop.signum is not None)
+                everyone_dead = False
                 if s % cfg.eval_every == 0:
-                    rows = t.evaluate()
-                    out.append_metrics(rows)
-                    modes = [r["modes_captured"] for r in rows if r["alive"] and "modes_captured" in r]
-                    if modes:
-                        bar.set_postfix(modes=f"{statistics.fmean(modes):.2f}", alive=sum(r["alive"] for r in rows))
-                for d in t.divergences[reported:]:
-                    tqdm.write(d.message(), file=sys.stderr)
-                reported = len(t.divergences)
-                if s % t.rt.checkpoint_every == 0 or stop.signum is not None:
-                    out.save_checkpoint(t.state_dict(), cfg.identity_sha256())
+                    rows = _gathered_rows(session, t.evaluate())
+                    divergences = _gathered_divergences(session)
+                    if comm.main:
+                        out.append_metrics(rows)
+                        _snapshot(session, s)
+                        modes = [r["modes_captured"] for r in rows if r["alive"] and "modes_captured" in r]
+                        if modes:
+                            bar.set_postfix(modes=f"{statistics.fmean(modes):.2f}", alive=sum(r["alive"] for r in rows))
+                        for d in divergences[reported:]:
+                            tqdm.write(Divergence(**d).message(), file=sys.stderr)
+                        everyone_dead = not any(r["alive"] for r in rows)
+                    reported = len(divergences)
+                    everyone_dead = comm.broadcast(everyone_dead)
+                if s % t.rt.checkpoint_every == 0 or stopping or everyone_dead:
+                    save_checkpoint(session)
                     saved_at = s
-                if s % cfg.eval_every == 0 and not any(r["alive"] for r in rows):
-                    if saved_at != s:
-                        out.save_checkpoint(t.state_dict(), cfg.identity_sha256())
-                    out.write_summary(summary(t, status="all_diverged"))
+                if everyone_dead:
+                    _write_summary(session, "all_diverged")
                     raise AllMembersDiverged(
-                        f"every member diverged (the last at step {max(d.step for d in t.divergences)}); metrics, "
-                        f"a checkpoint and summary.json up to step {s} are in {out.path}")
-                if stop.signum is not None:
-                    out.write_summary(summary(t, status="interrupted"))
+                        f"every member diverged; metrics, a checkpoint and summary.json up to step {s} are in {out.path}")
+                if stopping:
+                    _write_summary(session, "interrupted")
                     raise Interrupted(f"interrupted at step {s} of {cfg.steps}; checkpoint saved, continue with "
                                       f"`ganlab train --resume {out.path}`")
     except (AllMembersDiverged, Interrupted):
         raise
     except BaseException as e:  # a bug, a full disk, a second Ctrl-C: say so in summary.json if we can
-        try:
-            out.write_summary({**summary(t, status="failed"), "error": f"{type(e).__name__}: {e}"})
-        except OSError:
-            pass
+        if comm.world == 1:  # (other processes may not reach a collective call any more)
+            try:
+                out.write_summary({**summary(session, status="failed"), "error": f"{type(e).__name__}: {e}"})
+            except Exception:
+                pass
         raise
     finally:
         bar.close()
-    if saved_at != t.step or not out.checkpoints():
-        out.save_checkpoint(t.state_dict(), cfg.identity_sha256())
+    if saved_at != t.step or not comm.broadcast(bool(out.checkpoints()) if comm.main else None):
+        save_checkpoint(session)
     return finish(session)
+
+
+def _snapshot(session: Session, step: int) -> None:
+    """The first ``runtime.snapshots`` evaluation samples of every member, kept per evaluation."""
+    k = session.trainer.rt.snapshots
+    if k and session.comm.world == 1:
+        session.run.write_snapshot(step, session.trainer.last_samples[:, :k])
 
 
 def is_finished(session: Session) -> bool:
@@ -223,15 +348,29 @@ def is_finished(session: Session) -> bool:
 
 
 def finish(session: Session) -> dict[str, Any]:
-    """Final samples, the final evaluators and the summary (status finished)."""
-    t, out = session.trainer, session.run
+    """Final samples, the final evaluators and the summary (status finished), gathered on
+    process 0."""
+    t, comm = session.trainer, session.comm
     samples = t.final_samples()
-    out.write_samples(samples, t.seeds, t.members)
-    result = summary(t, status="finished", final=t.final_metrics(samples))
-    out.write_summary(result)
+    final = t.final_metrics(samples)
+    parts = comm.gather((samples.detach().float().cpu(), final))
+    merged = None
+    if comm.main:
+        everyone = t.cfg.members()
+        session.run.write_samples(torch.cat([p[0] for p in parts]), [m.seed for m in everyone], everyone)
+        merged = {k: [v for p in parts for v in p[1][k]] for k in parts[0][1]}
+    return _write_summary(session, "finished", merged)
+
+
+def _write_summary(session: Session, status: str, final: dict[str, list[float]] | None = None) -> dict[str, Any]:
+    """summary.json (every process must call this: it gathers)."""
+    result = summary(session, status, final)
+    if session.comm.main:
+        session.run.write_summary(result)
     return result
 
 
+# -- the summary ------------------------------------------------------------------------------------------
 def _aggregate(rows: list[dict[str, Any]], keys: list[str]) -> dict[str, Any]:
     """mean, std, standard error and n over live members with a finite value, per metric."""
     out = {}
@@ -244,28 +383,36 @@ def _aggregate(rows: list[dict[str, Any]], keys: list[str]) -> dict[str, Any]:
     return out
 
 
-def summary(t: Trainer, status: str, final: dict[str, list[float]] | None = None) -> dict[str, Any]:
-    """The run's state for summary.json: per member its final metrics (or, before the end, its
-    last evaluation's), aggregated over the seeds of each grid point; divergences; status."""
-    alive = t.alive.cpu()
-    run = t.running.cpu()
-    members = []
+def _member_rows(t: Trainer) -> list[dict[str, Any]]:
+    """This process's members: alive, and mean losses since the last evaluation."""
+    alive, run = t.alive.cpu(), t.running.cpu()
+    rows = []
     for i, mb in enumerate(t.members):
-        row: dict[str, Any] = {"member": i, "seed": mb.seed, **mb.hyper, "alive": bool(alive[i])}
         count = float(run[2, i])
-        row["d_loss"] = float(run[0, i]) / count if count else math.nan
-        row["g_loss"] = float(run[1, i]) / count if count and t.trains_generator else math.nan
+        rows.append({"member": t.member_index[i], "seed": mb.seed, **mb.hyper, "alive": bool(alive[i]),
+                     "d_loss": float(run[0, i]) / count if count else math.nan,
+                     "g_loss": float(run[1, i]) / count if count and t.trains_generator else math.nan})
+    return rows
+
+
+def summary(session: Session, status: str, final: dict[str, list[float]] | None = None) -> dict[str, Any]:
+    """The run's state for summary.json (on process 0; every process must call it): per member its
+    final metrics, aggregated over the seeds of each grid point; divergences; status."""
+    t = session.trainer
+    members = _gathered_rows(session, _member_rows(t))
+    divergences = _gathered_divergences(session)
+    if members is None:
+        return {}
+    for row in members:
         for k, v in (final or {}).items():
-            row[k] = v[i] if alive[i] else math.nan
-        members.append(row)
+            row[k] = v[row["member"]] if row["alive"] else math.nan
     keys = list(final or {})
     groups = []
     for point in t.cfg.grid_points():
-        rows = [r for r, mb in zip(members, t.members) if mb.hyper == point]
+        rows = [r for r in members if all(r.get(k) == v for k, v in point.items())]
         groups.append({"hyper": point, "aggregate": _aggregate(rows, keys), "n_diverged": sum(not r["alive"] for r in rows)})
     out: dict[str, Any] = {"status": status, "label": t.cfg.label, "step": t.step, "steps": t.cfg.steps,
-                           "members": members, "groups": groups,
-                           "divergences": [vars(d) for d in t.divergences], "updated": now()}
+                           "members": members, "groups": groups, "divergences": divergences, "updated": now()}
     if len(groups) == 1:
         out["aggregate"] = groups[0]["aggregate"]
     return out
