@@ -152,8 +152,8 @@ def extent(target) -> tuple[float, float, float, float]:
 
 @dataclass(frozen=True)
 class Background:
-    """A target's exact log-density on a grid fine enough to resolve a mode (a third of its
-    smallest std per pixel, at most 1,200 per side), computed once per target."""
+    """A target's exact log-density on a grid fine enough to draw a mode's 3-std circle (half its
+    smallest std per pixel, at most 1,000 per side), computed once per target."""
 
     target: Any
     box: tuple[float, float, float, float]
@@ -168,7 +168,7 @@ def _background(name: str, kwargs_json: str) -> Background:
     target = make_target(name, **json.loads(kwargs_json))
     box = extent(target)
     x0, x1, y0, y1 = box
-    res = int(min(1200, max(200, math.ceil((x1 - x0) / (float(target.mode_stds.min()) / 3)))))
+    res = int(min(1000, max(200, math.ceil((x1 - x0) / (float(target.mode_stds.min()) / 2)))))
     xs, ys = np.linspace(x0, x1, res), np.linspace(y0, y1, res)
     grid = torch.as_tensor(np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2))
     logp = np.concatenate([target.log_prob(chunk).numpy() for chunk in grid.split(1 << 18)]).reshape(res, res)
@@ -325,6 +325,7 @@ class Replay:
     frames: list[np.ndarray]  # samples of one fixed noise batch at each step
     matches_run: bool | None  # final samples equal to samples.npz (None: not replayed to the end)
     max_gap: float | None
+    trajectory: list[dict[str, float]] = field(default_factory=list)  # modes, HQ %, W1 of each frame
 
 
 def replay(entry: Entry, *, seed: int | None = None, member: int | None = None, frames: int = 24,
@@ -337,10 +338,7 @@ def replay(entry: Entry, *, seed: int | None = None, member: int | None = None, 
 
     cfg = entry.config
     members = cfg.members()
-    if member is None:
-        member = 0 if seed is None else next((i for i, m in enumerate(members) if m.seed == seed), None)
-        if member is None:
-            raise FigureError(f"seed {seed} is not a seed of {str(entry.path)!r} (seeds {list(cfg.seeds)})")
+    member = member_of(entry, seed) if member is None else member
     mb = members[member]
     alone = dataclasses.replace(cfg, seeds=(mb.seed,), grid={}, method=cfg.member_method(mb))
     until = cfg.steps if until is None else min(until, cfg.steps)
@@ -363,7 +361,30 @@ def replay(entry: Entry, *, seed: int | None = None, member: int | None = None, 
         theirs = entry.samples()[0][member]
         matches = bool(np.array_equal(mine, theirs))
         gap = float(np.abs(mine - theirs).max())
-    return Replay(entry, mb.seed, dict(mb.hyper), at, shots, matches, gap)
+    return Replay(entry, mb.seed, dict(mb.hyper), at, shots, matches, gap,
+                  [frame_metrics(entry.background, x) for x in shots])
+
+
+def frame_metrics(bg: "Background", x: np.ndarray) -> dict[str, float]:
+    """Modes captured, high-quality % and exact W1 (to as many target samples, a fixed draw) of
+    one frame; NaN for non-finite samples."""
+    from ..metrics.modes import mode_metrics, w1_to_target
+
+    if not np.isfinite(x).all():
+        return {"modes_captured": math.nan, "high_quality_pct": math.nan, "w1": math.nan}
+    m = mode_metrics(x, bg.target)
+    return {"modes_captured": float(m.modes_captured), "high_quality_pct": 100 * m.high_quality_fraction,
+            "w1": w1_to_target(x, bg.target, n=x.shape[0], seed=0)}
+
+
+def member_of(entry: Entry, seed: int | None) -> int:
+    """The index of the (first) member trained with ``seed``; the first member when None."""
+    seeds = entry.header["identity"]["seeds"]
+    if seed is None:
+        return 0
+    if seed not in seeds:
+        raise FigureError(f"seed {seed} is not a seed of {str(entry.path)!r} (seeds {seeds})")
+    return next(i for i, m in enumerate(entry.header["identity"]["members"]) if m["seed"] == seed)
 
 
 def _replay_note(r: Replay) -> str:
@@ -375,15 +396,31 @@ def _replay_note(r: Replay) -> str:
 
 
 def snapshots_figure(r: Replay, out: Path, panels: int = 6) -> list[Path]:
+    """Samples at ``panels`` steps through the replayed run, and below them its modes captured
+    and W1 to the target at every recorded step."""
     bg = r.entry.background
     pick = sorted({round(k * (len(r.steps) - 1) / (panels - 1)) for k in range(panels)})
-    fig = _figure(1.9 * len(pick) + 0.3, 2.5)
-    axes = fig.subplots(1, len(pick), squeeze=False)[0]
-    for ax, k in zip(axes, pick):
+    fig = _figure(1.9 * len(pick) + 0.3, 4.4)
+    gs = fig.add_gridspec(2, len(pick), height_ratios=[1.0, 0.75])
+    for col, k in enumerate(pick):
         x = r.frames[k]
-        draw_samples(ax, bg, x, f"step {r.steps[k]:,}: {_frame_stats(bg, x)}")
+        t = r.trajectory[k]
+        stats = "non-finite" if math.isnan(t["w1"]) else \
+            f"{t['modes_captured']:.0f} modes, {t['high_quality_pct']:.0f} % HQ"
+        draw_samples(fig.add_subplot(gs[0, col]), bg, x, f"step {r.steps[k]:,}: {stats}")
+    ax = fig.add_subplot(gs[1, :])
+    ax.plot(r.steps, [t["modes_captured"] for t in r.trajectory], "o-", ms=2, color="#1f4e9a", label="modes captured")
+    ax.set_ylabel("modes captured", fontsize=7, color="#1f4e9a")
+    ax.set_ylim(-0.5, bg.target.n_modes + 0.5)
+    ax.set_xlabel("step", fontsize=7)
+    right = ax.twinx()
+    right.plot(r.steps, [t["w1"] for t in r.trajectory], "s-", ms=2, color="#c0392b", label="W1 to target")
+    right.set_ylabel("W1 to target", fontsize=7, color="#c0392b")
+    for a in (ax, right):
+        a.tick_params(labelsize=6)
     hyper = "".join(f", {k} = {v:g}" for k, v in r.hyper.items())
-    fig.suptitle(f"{r.entry.label} on {r.entry.target}, seed {r.seed}{hyper} ({_replay_note(r)})", fontsize=8)
+    fig.suptitle(f"{r.entry.label} on {r.entry.target}, seed {r.seed}{hyper}: {len(r.frames[0]):,} samples of one "
+                 f"fixed noise batch ({_replay_note(r)})", fontsize=8)
     return save(fig, out, "snapshots")
 
 
@@ -406,20 +443,17 @@ def training_gif(r: Replay, out: Path, fps: int = 6) -> Path:
     path = out / "training.gif"
     writer = PillowWriter(fps=fps)
     with writer.saving(fig, str(path), dpi=90):
-        for step, x in zip(r.steps, r.frames):
+        for step, x, t in zip(r.steps, r.frames, r.trajectory):
             dots.set_offsets(x[_inside(bg, x)])
-            title.set_text(f"{r.entry.label} on {r.entry.target}, seed {r.seed}\nstep {step:,}: {_frame_stats(bg, x)}")
+            title.set_text(f"{r.entry.label} on {r.entry.target}, seed {r.seed}\nstep {step:,}: {_frame_stats(t)}")
             writer.grab_frame()
     return path
 
 
-def _frame_stats(bg: Background, x: np.ndarray) -> str:
-    from ..metrics.modes import mode_metrics
-
-    if not np.isfinite(x).all():
+def _frame_stats(t: dict[str, float]) -> str:
+    if math.isnan(t["w1"]):
         return "non-finite samples"
-    m = mode_metrics(x, bg.target)
-    return f"{m.modes_captured} modes, {100 * m.high_quality_fraction:.0f} % HQ"
+    return f"{t['modes_captured']:.0f} modes, {t['high_quality_pct']:.0f} % HQ, W1 {t['w1']:.3g}"
 
 
 def make_figures(path: str | Path, out: str | Path | None = None, *, cell: str | None = None, seed: int | None = None,
@@ -427,12 +461,17 @@ def make_figures(path: str | Path, out: str | Path | None = None, *, cell: str |
                  log=print) -> list[Path]:
     """Every figure of a sweep or run folder into ``out`` (default: PATH/figures)."""
     src = load(path)
+    if replay_run:  # the replayed run is chosen (and checked) before anything is drawn
+        entry = _pick(src, cell)
+        member = member_of(entry, seed)
+    elif cell is not None or seed is not None:
+        raise FigureError("--cell and --seed choose the replayed run; they do nothing without the replay")
     out = Path(out) if out is not None else src.path / "figures"
     written = samples_figure(src, out) + coverage_figure(src, out) + curves_figure(src, out)
     if replay_run:
-        entry = _pick(src, cell)
-        log(f"replaying {entry.label} on {entry.target} for the snapshots (retrains one member)")
-        r = replay(entry, seed=seed, frames=frames, until=until)
+        log(f"replaying {entry.label} on {entry.target}, seed {entry.header['identity']['members'][member]['seed']}, "
+            "for the snapshots (retrains one member)")
+        r = replay(entry, member=member, frames=frames, until=until)
         log(_replay_note(r))
         written += snapshots_figure(r, out)
         written.append(training_gif(r, out))
