@@ -81,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, help="the sweep folder (default runs/mode_coverage/NAME)")
     p.add_argument("--figures", action="store_true", help="also draw the figures into OUT/figures")
     args = p.parse_args(argv)
+    try:
+        config = protocol_path(args.protocol)  # before importing torch: a typo costs no seconds
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
     sys.path.insert(0, str(ROOT))
     from ganlab.sweep.execute import prepare
@@ -89,7 +94,6 @@ def main(argv: list[str] | None = None) -> int:
     from ganlab.sweep.table import EXIT_INCOMPLETE, markdown, merge, missing_lines
 
     try:
-        config = protocol_path(args.protocol)
         spec = SweepSpec.from_toml(config)
         out = args.out or ROOT / "runs" / "mode_coverage" / config.stem
         cells = len(spec.cells())

@@ -111,6 +111,7 @@ BAD = [
     (_swap("steps = 30", 'steps = 30\ndtype = "float16"'), "unknown dtype 'float16'"),
     (_swap("lr_d = [1e-3, 2e-3]", "lr_d = []"), "grid.lr_d must be a non-empty list of numbers, got []"),
     (_swap("lr_d = [1e-3, 2e-3]", "pack = [1, 2]"), "unknown grid field 'pack'"),
+    (_swap("lr_d = [1e-3, 2e-3]", "lr_d = [1e-3, 1e-3]"), "grid.lr_d repeats a value: [0.001, 0.001]"),
     (_swap("lr_d = [1e-3, 2e-3]", 'lr_d = [1e-3, "fast"]'), "grid.lr_d holds 'fast', not a finite number"),
     (_swap('method = "packed"', 'method = "packed"\nlr_d = 1e-3'), "lr_d is set both as a field and in grid.lr_d"),
     (_swap('method = "packed"', 'method = "packed"\npack = "two"'), "pack must be an integer, got 'two'"),

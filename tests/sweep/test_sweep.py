@@ -272,3 +272,63 @@ def test_a_grid_member_replayed_alone_reproduces_the_cell(whole):
     entry = figures._entry(whole / "cells" / "grid25__packed-m-2-nonsaturating")
     r = figures.replay(entry, member=3, frames=2)
     assert r.hyper == {"lr_d": 0.002} and r.seed == 1 and r.matches_run
+
+
+def test_memory_is_checked_for_every_cell_before_any_training(tmp_path, spec_file, capsys):
+    """The second variant cannot fit: refused with the memory estimate's one line before the
+    first cell trains."""
+    cfg = spec_file(spec_text().replace('method = "packed"', 'method = "packed"\nbatch_size = 100000000'))
+    assert main(["sweep", str(cfg), "--out", str(tmp_path / "out"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "needs more memory than there is" in err and err.count("\n") == 1
+    assert not (tmp_path / "out" / "cells").exists()
+
+
+def test_ctrl_c_checkpoints_the_cell_and_exits_130(tmp_path, spec_file, capsys):
+    import threading
+
+    cfg, out = spec_file(spec_text(steps=100000)), tmp_path / "out"
+    ckpts = out / "cells" / "ring8__nonsaturating" / "checkpoints"
+
+    def interrupt() -> None:
+        deadline = time.time() + 60
+        while not list(ckpts.glob("step_*.sha256")) and time.time() < deadline:
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt, daemon=True).start()
+    assert main(["sweep", str(cfg), "--out", str(out), "--checkpoint-every", "20", "--no-progress"]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted at step" in err and "rerun the same command to resume (shard 1/1)" in err
+    summary = json.loads((ckpts.parent / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and summary["step"] == _final_state(ckpts.parent)["step"]
+    record = json.loads(next((out / "shards" / "1-of-1").glob("*.json")).read_text())
+    assert record["finished"] is None and record["results"]["ring8__nonsaturating"]["after"] == "interrupted"
+
+
+def test_the_table_says_when_cells_were_trained_under_other_versions(whole, tmp_path):
+    out = tmp_path / "mixed"
+    shutil.copytree(whole, out)
+    config = out / "cells" / "grid25__nonsaturating" / "config.json"
+    header = json.loads(config.read_text())
+    header["segments"][0]["versions"]["torch"] = "9.9.9"  # not part of the identity: a resume may change it
+    config.write_text(json.dumps(header))
+    assert main(["sweep", "merge", str(out)]) == 0
+    md = (out / "table.md").read_text()
+    assert "cells were trained under several versions: torch " in md and "9.9.9" in md
+    assert "several versions" not in (whole / "table.md").read_text()
+
+
+def test_the_replay_evaluates_at_the_runs_evaluation_steps(whole, monkeypatch):
+    """A diverging member falls back to its weights at the last evaluation, so the replay must
+    evaluate exactly when the run did (the steps in metrics.jsonl)."""
+    from ganlab.sweep import figures
+    from ganlab.training.engine import Trainer
+
+    seen = []
+    original = Trainer.evaluate
+    monkeypatch.setattr(Trainer, "evaluate", lambda self, *a, **k: seen.append(self.step) or original(self, *a, **k))
+    cell = whole / "cells" / "ring8__nonsaturating"
+    figures.replay(figures._entry(cell), frames=2)
+    logged = sorted({json.loads(line)["step"] for line in (cell / "metrics.jsonl").read_text().splitlines()})
+    assert seen == logged == [0, 10, 20, 30]
