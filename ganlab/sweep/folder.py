@@ -122,7 +122,7 @@ class SweepFolder:
             raise SweepFolderError(f"--out {str(p)!r}: a file is in the way")
         if not (p / SWEEP_JSON).exists():
             others = [x.name for x in p.iterdir() if not _is_temp(x.name)] if p.exists() else []
-            if others:
+            if others and not (p / SWEEP_JSON).exists():  # (another shard may have published it meanwhile)
                 raise SweepFolderError(f"--out {str(p)!r} exists and is not a sweep folder (no {SWEEP_JSON}; it holds "
                                        f"{', '.join(sorted(others)[:3])}{' ...' if len(others) > 3 else ''}); "
                                        "refusing to write into it: choose another --out")
