@@ -208,13 +208,13 @@ def draw_samples(ax, bg: Background, x: np.ndarray, title: str | None = None) ->
 
 
 def _member_metrics(e: Entry, member: int) -> str:
+    """e.g. "seed 0, lr_d = 0.001: 7 modes, 80 % HQ" from the run's summary."""
     m = e.summary["members"][member]
+    who = f"seed {m['seed']}" + "".join(f", {k} = {m[k]:g}" for k in sorted(e.header["identity"].get("grid", {})))
     if not m.get("alive", True):
-        return "diverged"
+        return f"{who}: diverged"
     modes, hq = m.get("modes_captured"), m.get("high_quality_fraction")
-    if modes is None:
-        return ""
-    return f"{modes:.0f} modes, {100 * hq:.0f} % HQ"
+    return who if modes is None else f"{who}: {modes:.0f} modes, {100 * hq:.0f} % HQ"
 
 
 # -- the figures ---------------------------------------------------------------------------------------------
@@ -233,9 +233,9 @@ def samples_figure(src: Source, out: Path, seed_index: int = 0) -> list[Path]:
                 ax.set_axis_off()
                 ax.text(0.5, 0.5, "not finished", ha="center", va="center", fontsize=7, transform=ax.transAxes)
                 continue
-            x, seeds = e.samples()
+            x, _ = e.samples()
             k = min(seed_index, x.shape[0] - 1)
-            draw_samples(ax, e.background, x[k], f"seed {seeds[k]}: {_member_metrics(e, k)}")
+            draw_samples(ax, e.background, x[k], _member_metrics(e, k))
             if j == 0:
                 ax.set_ylabel(lab, fontsize=7)
             if i == 0:
@@ -272,9 +272,10 @@ def coverage_figure(src: Source, out: Path) -> list[Path]:
                 ax.axhline(make_target(t).n_modes, color="grey", lw=0.6, ls="--")
             ax.set_xticks(xs, names, rotation=40, ha="right", fontsize=6)
             ax.set_title(f"{t}: {title}", fontsize=8)
-            handles, labels = ax.get_legend_handles_labels()
-            uniq = dict(zip(labels, handles))
-            ax.legend(uniq.values(), uniq.keys(), fontsize=5, loc="best")
+    legend: dict[str, Any] = {}
+    for ax in axes.flat:
+        legend.update(zip(*reversed(ax.get_legend_handles_labels())))
+    fig.legend(legend.values(), legend.keys(), loc="outside lower center", ncols=len(legend), fontsize=7)
     return save(fig, out, "coverage")
 
 
@@ -289,29 +290,42 @@ def _curve(rows: list[dict[str, Any]], key: str) -> tuple[np.ndarray, np.ndarray
     return np.array(steps), np.array(mean), np.array(se)
 
 
+def _series(e: Entry) -> list[tuple[str, list[dict[str, Any]]]]:
+    """(legend label, metrics rows) per grid point of a run (one series without a grid)."""
+    rows, keys = e.metrics(), sorted(e.header["identity"].get("grid", {}))
+    if not keys:
+        return [(e.label, rows)]
+    points = list(dict.fromkeys(tuple(r.get(k) for k in keys) for r in rows))
+    return [(e.label + " (" + ", ".join(f"{k} = {v:g}" for k, v in zip(keys, pt)) + ")",
+             [r for r in rows if tuple(r.get(k) for k in keys) == pt]) for pt in points]
+
+
 def curves_figure(src: Source, out: Path) -> list[Path]:
     """Modes captured, and W1 where the run evaluated it during training, against the step:
-    mean ± s.e. over live seeds, one line per method (grid points pooled)."""
+    mean ± s.e. over live seeds, one line per method and grid point."""
+    series = {id(e): _series(e) for e in src.entries}
     keys = [("modes_captured", "modes captured")]
-    if any(any(r.get("w1") is not None for r in e.metrics()) for e in src.entries):
+    if any(r.get("w1") is not None for e in src.entries for _, rows in series[id(e)] for r in rows):
         keys.append(("w1", "W1 to target"))
-    fig = _figure(4.2 * len(keys) + 1.5, 2.8 * len(src.targets) + 0.4)
+    fig = _figure(4.2 * len(keys) + 1.8, 2.8 * len(src.targets) + 0.4)
     axes = fig.subplots(len(src.targets), len(keys), squeeze=False)
     for i, t in enumerate(src.targets):
         for j, (key, title) in enumerate(keys):
             ax = axes[i, j]
             for e in [e for e in src.entries if e.target == t]:
-                steps, mean, se = _curve(e.metrics(), key)
-                if steps.size:
-                    line, = ax.plot(steps, mean, marker="o", ms=2, lw=1, label=e.label)
-                    ax.fill_between(steps, mean - se, mean + se, color=line.get_color(), alpha=0.15, lw=0)
-            ax.set_title(f"{t}: {title}", fontsize=8)
+                for name, rows in series[id(e)]:
+                    steps, mean, se = _curve(rows, key)
+                    if steps.size:
+                        line, = ax.plot(steps, mean, marker="o", ms=2, lw=1, label=name)
+                        ax.fill_between(steps, mean - se, mean + se, color=line.get_color(), alpha=0.15, lw=0)
+            ax.set_title(f"{t}: {title} (mean ± s.e. over seeds)", fontsize=8)
             ax.set_xlabel("step", fontsize=7)
             ax.tick_params(labelsize=6)
             if not ax.lines:
                 ax.text(0.5, 0.5, f"{key} was not evaluated during training", ha="center", va="center",
                         fontsize=7, transform=ax.transAxes)
-        axes[i, -1].legend(fontsize=5, loc="center left", bbox_to_anchor=(1.0, 0.5))
+        if axes[i, -1].lines:
+            axes[i, -1].legend(fontsize=5, loc="center left", bbox_to_anchor=(1.0, 0.5))
     return save(fig, out, "curves")
 
 
