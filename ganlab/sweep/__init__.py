@@ -9,3 +9,5 @@ shards that never talk to each other and merged into one table beside published 
     figures.py    the figures of a sweep or a run
     cli.py        ``ganlab sweep`` and ``ganlab figures`` (``python -m ganlab.sweep`` until wired)
 """
+
+EXIT_INCOMPLETE = 4  # exit status of a merge (or benchmark) whose table is not complete

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from ..training.rundir import CONFIG, atomic_write, json_text, now, read_json, versions
+from . import EXIT_INCOMPLETE  # noqa: F401  (re-exported for the benchmark)
 from .folder import SweepFolder
-from .published import PUBLISHED, RULE, Value, caveats, compare, published_for, source_dict
+from .published import RULE, Value, caveats, compare, published_for, source_dict
 from .spec import Shard
 
 # summary key → (table key, heading, scale)
@@ -34,7 +35,6 @@ METRICS: dict[str, tuple[str, str, float]] = {
 }
 COLUMNS = [v[0] for v in METRICS.values()]
 HEADINGS = {v[0]: v[1] for v in METRICS.values()}
-EXIT_INCOMPLETE = 4
 
 
 @dataclass(frozen=True)
@@ -373,9 +373,3 @@ def merge(path: str | Path) -> Table:
     t = gather(path)
     write(t, path)
     return t
-
-
-def published_rows() -> list[dict[str, Any]]:
-    """Every published row, for printing the sources alone."""
-    return [{"key": p.key, "target": p.target, **source_dict(p.source),
-             "values": {k: {"mean": v.mean, "se": v.se} for k, v in p.values.items()}} for p in PUBLISHED]

@@ -61,8 +61,6 @@ def test_seed_count_starts_at_seed_start():
 
 
 def test_every_shipped_protocol_parses():
-    from pathlib import Path
-
     protocols = sorted((TINY.parent).glob("*.toml"))
     assert {p.stem for p in protocols} >= {"tiny", "quick", "veegan", "pacgan", "pacgan-10-epochs", "wgan-gp-toy"}
     for p in protocols:
