@@ -43,6 +43,7 @@ import re
 import tomllib
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,55 +90,40 @@ def _unknown(where: str, key: str, known: typing.Iterable[str]) -> SweepConfigEr
 
 
 # -- value types ---------------------------------------------------------------------------------------
-def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", str(tp))
+# scalar annotation → (what the message asks for, the check); bool is an int in Python, so excluded
+_SCALARS: dict[Any, tuple[str, Callable[[Any], bool]]] = {
+    bool: ("true or false", lambda v: isinstance(v, bool)),
+    int: ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    float: ("a number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
+    str: ("a string", lambda v: isinstance(v, str)),
+}
 
 
-def _coerce(where: str, key: str, value: Any, tp: Any, default: Any) -> Any:
-    """``value`` checked against the field's annotation (bool, int, float, str, tuples, optionals);
-    the dataclass's own checks then judge its range."""
-    origin, args = typing.get_origin(tp), [a for a in typing.get_args(tp) if a is not type(None)]
-    optional = origin in (typing.Union, types.UnionType) and type(None) in typing.get_args(tp)
+def _coerce(where: str, key: str, value: Any, tp: Any) -> Any:
+    """``value`` checked against the field's annotation (scalars, tuples as lists, dicts as
+    tables, optionals with "none"); the dataclass's own checks then judge its range."""
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    optional = typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in typing.get_args(tp)
     if optional:
         if isinstance(value, str) and value.lower() == "none":
             return None
         tp = args[0] if len(args) == 1 else Any
-        origin, args = typing.get_origin(tp), list(typing.get_args(tp))
-    bad = SweepConfigError(f"{where}: {key} must be {_describe_type(tp, optional)}, got {value!r}")
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise bad
-    elif tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad
-    elif tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise bad
-        return float(value)
-    elif tp is str:
-        if not isinstance(value, str):
-            raise bad
+    origin = typing.get_origin(tp)
+    if tp in _SCALARS:
+        wanted, ok = _SCALARS[tp]
+        converted = float(value) if tp is float and ok(value) else value
     elif origin is tuple:
-        if not isinstance(value, list):
-            raise bad
-        item = args[0] if args else Any
-        return tuple(_coerce(where, f"{key}[{i}]", v, item, None) for i, v in enumerate(value))
+        wanted, ok = "a list", lambda v: isinstance(v, list)
+        item = (typing.get_args(tp) or (Any,))[0]
+        converted = tuple(_coerce(where, f"{key}[{i}]", v, item) for i, v in enumerate(value)) if ok(value) else value
     elif origin is dict or tp is dict:
-        if not isinstance(value, dict):
-            raise bad
-    return value
-
-
-def _describe_type(tp: Any, optional: bool) -> str:
-    if typing.get_origin(tp) is tuple:
-        text = "a list"
-    elif tp is float:
-        text = "a number"
-    elif tp in (int, bool, str):
-        text = {"int": "an integer", "bool": "true or false", "str": "a string"}[_type_name(tp)]
+        wanted, ok, converted = "a table", lambda v: isinstance(v, dict), value
     else:
-        text = f"a {_type_name(tp)}"
-    return text + (' (or "none")' if optional else "")
+        return value
+    if not ok(value):
+        wanted += ' (or "none")' if optional else ""
+        raise SweepConfigError(f"{where}: {key} must be {wanted}, got {value!r}")
+    return converted
 
 
 def _field_types(cls) -> dict[str, Any]:
@@ -204,9 +190,9 @@ def _split_overrides(where: str, table: dict[str, Any]) -> tuple[dict, dict]:
     method, train = {}, {}
     for key, value in table.items():
         if key in method_f:
-            method[key] = _coerce(where, key, value, mtypes[key], method_f[key].default)
+            method[key] = _coerce(where, key, value, mtypes[key])
         elif key in train_f:
-            train[key] = _coerce(where, key, value, ttypes[key], train_f[key].default)
+            train[key] = _coerce(where, key, value, ttypes[key])
         else:
             raise _unknown(where, key, (*VARIANT_META, *VARIANT_TABLES, *override_keys()))
     return method, train
@@ -219,7 +205,7 @@ def _spec_table(where: str, role: str, table: dict[str, Any], spec_cls) -> dict[
     for key, value in table.items():
         if key not in fields:
             raise _unknown(f"{where} {role}", key, fields)
-        out[key] = _coerce(f"{where} {role}", key, value, types_[key], fields[key].default)
+        out[key] = _coerce(f"{where} {role}", key, value, types_[key])
     return out
 
 
@@ -325,7 +311,8 @@ def slug(text: str) -> str:
 # -- the sweep ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SweepSpec:
-    """A validated sweep. Build with ``SweepSpec.from_toml`` / ``from_text`` / ``from_dict``."""
+    """A validated sweep. Build with ``SweepSpec.from_toml`` (a file), ``from_text`` or
+    ``from_toml_data`` (parsed TOML)."""
 
     name: str
     description: str
@@ -403,10 +390,10 @@ class SweepSpec:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
             raise SweepConfigError(f"{source}: not valid TOML: {e}") from None
-        return cls.from_dict(data, source)
+        return cls.from_toml_data(data, source)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "<string>") -> "SweepSpec":
+    def from_toml_data(cls, data: dict[str, Any], source: str = "<string>") -> "SweepSpec":
         for key in data:
             if key not in ("sweep", "defaults", "methods"):
                 raise _unknown(f"{source}: top level", key, ("sweep", "defaults", "methods"))
@@ -418,7 +405,7 @@ class SweepSpec:
         name = sweep.get("name")
         if not isinstance(name, str) or not name.strip():
             raise SweepConfigError(f"{where}: name must be a non-empty string, got {name!r}")
-        description = _coerce(where, "description", sweep.get("description", ""), str, "")
+        description = _coerce(where, "description", sweep.get("description", ""), str)
         preset = sweep.get("preset", "quick")
         if preset not in PRESETS:
             raise SweepConfigError(f"{where}: unknown preset {preset!r}; known: {', '.join(sorted(PRESETS))}")

@@ -332,3 +332,19 @@ def test_the_replay_evaluates_at_the_runs_evaluation_steps(whole, monkeypatch):
     figures.replay(figures._entry(cell), frames=2)
     logged = sorted({json.loads(line)["step"] for line in (cell / "metrics.jsonl").read_text().splitlines()})
     assert seen == logged == [0, 10, 20, 30]
+
+
+def test_a_cell_whose_every_seed_diverged_is_a_result_not_a_failure(tmp_path, spec_file, capsys):
+    """All seeds of a cell diverge: the shard goes on (exit 0), the cell is terminal (a rerun
+    skips it), and the table shows it with its diverged count and no metrics."""
+    text = spec_text().replace('targets = ["ring8", "grid25"]', 'targets = ["ring8"]').replace(
+        'method = "nonsaturating"', 'method = "nonsaturating"\nlr_d = 1e30\nlr_g = 1e30')
+    cfg, out = spec_file(text), tmp_path / "out"
+    assert main(["sweep", str(cfg), "--out", str(out), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "every member diverged" in err and "1 all diverged" in err
+    row = json.loads((out / "table.json").read_text())["rows"][0]
+    assert (row["method"], row["n"], row["n_diverged"], row["metrics"]) == ("nonsaturating", 0, 2, {})
+    assert "| ring8 | nonsaturating |  | 30 | 0 | 2 | — | — | — | — |" in (out / "table.md").read_text()
+    assert main(["sweep", str(cfg), "--out", str(out), "--no-progress"]) == 0
+    assert "cell 0 ring8__nonsaturating: already all diverged, skipped" in capsys.readouterr().err
