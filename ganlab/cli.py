@@ -5,7 +5,8 @@ the help text and allowed values): a new method field, regulariser weight or run
 its flag without editing this file. The parser is built when the command runs, never at import.
 
 Exit status: 0 done; 1 a verify claim failed; 2 bad input (one line naming the value, before any
-work); 3 every member of a run diverged; 130 interrupted (checkpointed).
+work); 3 every member of a run diverged; 4 a sweep merge whose table is incomplete; 130
+interrupted (checkpointed).
 """
 
 from __future__ import annotations
@@ -390,6 +391,11 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train GANs (one per seed and grid point) as one batched run")
     _add_train_flags(t)
     t.set_defaults(func=_train)
+
+    from .sweep.cli import add_figures_parser, add_sweep_parser
+
+    add_sweep_parser(sub)
+    add_figures_parser(sub)
     return p
 
 

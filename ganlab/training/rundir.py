@@ -126,21 +126,27 @@ class RunDir:
     @classmethod
     def create(cls, path: str | os.PathLike, header: dict[str, Any], columns: list[str]) -> "RunDir":
         """A new run folder (which must not exist, or be empty) with config.json = ``header`` and
-        the metrics files' columns."""
+        the metrics files' columns. It is built under a hidden temporary name beside it and renamed
+        into place, so a kill during creation never leaves a half-made folder at ``path``."""
         p = Path(path)
         if p.exists() and (not p.is_dir() or any(p.iterdir())):
             raise FileExistsError(f"output folder {str(p)!r} already exists and is not empty; choose another "
                                   f"--out, or continue it with --resume {p}")
         try:
-            (p / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
+            p.parent.mkdir(parents=True, exist_ok=True)
+            tmp = p.parent / f".{p.name}.creating-{os.getpid()}"
+            (tmp / CHECKPOINTS).mkdir(parents=True)
         except (FileExistsError, NotADirectoryError):
             raise FileExistsError(f"cannot create output folder {str(p)!r}: a file is in the way") from None
-        run = cls(p)
+        run = cls(tmp)
         run.lock()
-        write_json(p / CONFIG, header)
+        write_json(tmp / CONFIG, header)
         run._columns = columns
-        atomic_write(p / METRICS_CSV, (",".join(columns) + "\n").encode())
-        atomic_write(p / METRICS_JSONL, b"")
+        atomic_write(tmp / METRICS_CSV, (",".join(columns) + "\n").encode())
+        atomic_write(tmp / METRICS_JSONL, b"")
+        os.rename(tmp, p)  # onto a missing or empty folder
+        _fsync_dir(p.parent)
+        run.path = p
         return run
 
     @classmethod
