@@ -158,12 +158,19 @@ def test_total_variation_on_an_overlapping_rotated_ring_against_monte_carlo():
     assert abs(e.value - mean) <= 5 * se, (e, mean, se)
 
 
-@pytest.mark.parametrize("s1, s2", [(1.0, 2.0), (0.3, 0.45)])
-def test_smooth_divergences_on_concentric_gaussians_against_radial_quadrature(s1, s2):
+@pytest.mark.parametrize(
+    "s1, s2, p, q",
+    [
+        (1.0, 2.0, gaussian([0.0, 0.0], 1.0), gaussian([0.0, 0.0], 2.0)),
+        (0.3, 0.45, gaussian([0.0, 0.0], 0.3), gaussian([0.0, 0.0], 0.45)),
+        (0.01, 0.02, ring(8, std=0.01), ring(8, std=0.02)),  # 8 copies 76σ apart: the same values
+    ],
+    ids=["N(0, I) vs N(0, 4I)", "std 0.3 vs 0.45", "ring8 std 0.01 vs 0.02"],
+)
+def test_smooth_divergences_on_concentric_gaussians_against_radial_quadrature(s1, s2, p, q):
     """KL, JSD and C(G) of N(0, s1²I) vs N(0, s2²I) by 2-D quadrature equal the 1-D radial integrals
     of p log(p/q), ½p log(2p/(p+q)) + ½q log(2q/(p+q)) and p log(p/(p+q)) + q log(q/(p+q))
     (scipy quad), and KL equals its closed form log(s2²/s1²) + s1²/s2² − 1 (2-D)."""
-    p, q = gaussian([0.0, 0.0], s1), gaussian([0.0, 0.0], s2)
     kl_closed = math.log(s2**2 / s1**2) + s1**2 / s2**2 - 1
     kl_radial, _ = radial(lambda a, b: _xlogy(a, b), s1, s2)
     jsd_radial, _ = radial(lambda a, b: 0.5 * _xlogy(a, (a + b) / 2) + 0.5 * _xlogy(b, (a + b) / 2), s1, s2)
