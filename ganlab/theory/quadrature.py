@@ -409,6 +409,11 @@ def _line_function(evaluate: Evaluate, start: np.ndarray, direction: np.ndarray)
     return at
 
 
+def _on_grid(u_at: Callable[[np.ndarray, np.ndarray], np.ndarray], n_lines: int, t: np.ndarray) -> np.ndarray:
+    """u_l(t_j) for every line l < n_lines and grid point t_j: [n_lines, len(t)]."""
+    return u_at(np.repeat(np.arange(n_lines), t.size), np.tile(t, n_lines)).reshape(n_lines, t.size)
+
+
 def line_roots(
     u_at: Callable[[np.ndarray, np.ndarray], np.ndarray], n_lines: int, t: np.ndarray = _LINE_GRID
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -420,7 +425,7 @@ def line_roots(
     sign change and are missed; the sliver between them is thinner than the grid spacing and
     shallower than its square, and the tests show the error estimates still cover the result.
     """
-    u = u_at(np.repeat(np.arange(n_lines), t.size), np.tile(t, n_lines)).reshape(n_lines, t.size)
+    u = _on_grid(u_at, n_lines, t)
     i, j = np.nonzero((u[:, :-1] > 0) != (u[:, 1:] > 0))
     a, b, ua, ub = t[j], t[j + 1], u[i, j], u[i, j + 1]
     c = 0.5 * (a + b)
@@ -447,18 +452,17 @@ def line_roots(
 
 
 def _boundary_crossed(evaluate: Evaluate, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Bool [m]: whether the kink crosses the boundary of each box (roots of u on any of its 4
-    edges): it can enter a box as a cap too thin for the interior nodes to see."""
+    """Bool [m]: whether the kink crosses the boundary of each box (a sign change of u along any
+    of its 4 edges, on the line grid): it can enter a box as a cap too thin for the interior
+    nodes to see."""
     m = len(lo)
     corner_tl, corner_br = np.stack([lo[:, 0], hi[:, 1]], 1), np.stack([hi[:, 0], lo[:, 1]], 1)
     start = np.stack([lo, corner_tl, lo, corner_br], 1).reshape(-1, 2)  # bottom, top, left, right
     direction = np.zeros((m, 4, 2))
     direction[:, :2, 0] = (hi - lo)[:, None, 0]
     direction[:, 2:, 1] = (hi - lo)[:, None, 1]
-    line, _ = line_roots(_line_function(evaluate, start, direction.reshape(-1, 2)), 4 * m)
-    out = np.zeros(m, dtype=bool)
-    out[line // 4] = True
-    return out
+    u = _on_grid(_line_function(evaluate, start, direction.reshape(-1, 2)), 4 * m, _LINE_GRID)
+    return ((u[:, :-1] > 0) != (u[:, 1:] > 0)).any(axis=1).reshape(m, 4).any(axis=1)
 
 
 def _pieces(n: int, owner: np.ndarray, cuts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
