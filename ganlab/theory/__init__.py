@@ -1,2 +1,3 @@
-"""The theory of GANs as computable functions: toy targets with exact densities, divergences,
-the optimal discriminator and virtual criterion, packing, Wasserstein distances."""
+"""The theory of GANs as computable functions: toy targets with exact densities, quadrature of
+their densities, divergences, the optimal discriminator and virtual criterion, packing,
+Wasserstein distances."""

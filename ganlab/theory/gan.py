@@ -37,6 +37,8 @@ from ..rng import torch_generator
 from ..validation import check_cloud, check_int
 
 LOG4 = math.log(4.0)
+# A discriminator: float64 points [n, d] → probabilities D(x) [n]; it may also carry ``logit``,
+# points → l with D = σ(l), which ``value_function`` then prefers (see ``discriminator_logs``).
 Discriminator = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -96,22 +98,39 @@ def optimal_discriminator(p_data: Any, p_g: Any, x: Any, *, real_label: int = 1)
     return torch.sigmoid(logit if real_label == 1 else -logit)
 
 
-def make_optimal_discriminator(p_data: Any, p_g: Any, *, real_label: int = 1) -> Discriminator:
+class OptimalDiscriminator:
+    """D* on [n, d] points: ``D(x)`` = σ(l(x)) with the logit l = log p_data − log p_g (or its
+    negative for ``real_label=0``) from ``logit(x)``.
+
+    The logit is what ``value_function`` uses when a discriminator has one: log D = −softplus(−l)
+    and log(1 − D) = −softplus(l) stay finite where σ(l) rounds to 1 (l > 37) or to 0, i.e. where
+    one density is tiny but non-zero.
+    """
+
+    def __init__(self, p_data: Any, p_g: Any, real_label: int) -> None:
+        self.log_p, self.log_q = MixtureLogDensity(p_data), MixtureLogDensity(p_g)
+        self.dim = p_data.dim
+        self.sign = 1.0 if real_label == 1 else -1.0
+
+    def logit(self, x: Any) -> torch.Tensor:
+        """±(log p_data(x) − log p_g(x)), float64 [n]."""
+        pts = check_cloud("x", x, dim=self.dim).to(torch.float64).numpy()
+        return torch.from_numpy(self.sign * (self.log_p(pts) - self.log_q(pts)))
+
+    def __call__(self, x: Any) -> torch.Tensor:
+        return torch.sigmoid(self.logit(x))
+
+
+def make_optimal_discriminator(p_data: Any, p_g: Any, *, real_label: int = 1) -> OptimalDiscriminator:
     """D* as a reusable callable on [n, d] points: the same σ(log p_data − log p_g) as
     ``optimal_discriminator``, with both log-densities precomputed in numpy
-    (``MixtureLogDensity``), cheap enough to call inside quadrature."""
+    (``MixtureLogDensity``), cheap enough to call inside quadrature. It carries its logit
+    (``.logit(x)``), so ``value_function`` stays finite where D* rounds to 0 or 1."""
     real_label = check_label(real_label)
     kind, p_data, p_g = check_pair(p_data, p_g)
     if kind != "target":
         raise ValueError("make_optimal_discriminator needs targets with densities")
-    log_p, log_q = MixtureLogDensity(p_data), MixtureLogDensity(p_g)
-    sign = 1.0 if real_label == 1 else -1.0
-
-    def d_star(x: Any) -> torch.Tensor:
-        pts = check_cloud("x", x, dim=p_data.dim).to(torch.float64).numpy()
-        return torch.sigmoid(torch.from_numpy(sign * (log_p(pts) - log_q(pts))))
-
-    return d_star
+    return OptimalDiscriminator(p_data, p_g, real_label)
 
 
 def _log_optimal_discriminator(lp: np.ndarray, lq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -140,14 +159,43 @@ def value_function_discrete(d: Any, p_data: Any, p_g: Any) -> float:
         return float(np.sum(np.where(p > 0, p * log_d, 0.0)) + np.sum(np.where(q > 0, q * log_1md, 0.0)))
 
 
+def _softplus(x: torch.Tensor) -> torch.Tensor:
+    """log(1 + e^x), exact for large |x| (torch's threshold form would round at x > 20)."""
+    return torch.logaddexp(torch.zeros_like(x), x)
+
+
+def discriminator_logs(D: Discriminator, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log D(x), log(1 − D(x))), each float64 [n].
+
+    A discriminator with a ``logit`` attribute (a callable giving l with D = σ(l), such as the
+    D* of ``make_optimal_discriminator``) is read through it: log D = −softplus(−l),
+    log(1 − D) = −softplus(l), finite for every finite l. Otherwise D(x) must be probabilities in
+    [0, 1] and the logs are log D and log1p(−D): −inf where D is exactly 0 or 1.
+    """
+    n = x.shape[0]
+    logit = getattr(D, "logit", None)
+    if callable(logit):
+        l = torch.as_tensor(logit(x), dtype=torch.float64).reshape(-1)
+        if l.shape[0] != n or torch.isnan(l).any():
+            raise ValueError(f"D.logit must return {n} logits (no NaN), got {l[:5].tolist()}...")
+        return -_softplus(-l), -_softplus(l)
+    d = torch.as_tensor(D(x), dtype=torch.float64).reshape(-1)
+    if d.shape[0] != n or torch.isnan(d).any() or (d < 0).any() or (d > 1).any():
+        raise ValueError(f"D must return {n} probabilities in [0, 1], got {d[:5].tolist()}...")
+    return torch.log(d), torch.log1p(-d)
+
+
 def value_function(
     D: Discriminator, p_data: Any, p_g: Any, *, method: str = "auto", n: int = 50_000, seed: int = 0
 ) -> Estimate:
     """V(D, G) = E_{x~p_data}[log D(x)] + E_{x~p_g}[log(1 − D(x))].
 
-    ``D`` maps float64 points [n, d] to probabilities [n]. Quadrature (dim ≤ 2) integrates
-    p_data·log D + p_g·log(1 − D) with 0·log 0 = 0; Monte Carlo averages over n samples of each,
-    with standard error √(se_data² + se_g²).
+    ``D`` maps float64 points [n, d] to probabilities [n]; if it has a ``logit`` attribute the
+    logs are taken from the logit (``discriminator_logs``), which keeps V finite with the exact D*
+    where it rounds to 1 but p_g > 0. A D that really is 1 where p_g > 0 (or 0 where
+    p_data > 0) gives V = −inf. Quadrature (dim ≤ 2) integrates p_data·log D + p_g·log(1 − D)
+    with 0·log 0 = 0; Monte Carlo averages over n samples of each, with standard error
+    √(se_data² + se_g²).
     """
     if not callable(D):
         raise ValueError(f"D must be a callable on [n, d] tensors returning probabilities, got {D!r}")
@@ -156,24 +204,25 @@ def value_function(
         raise ValueError("value_function needs targets; for probability vectors use value_function_discrete")
     method, n = resolve_method(method, p_data.dim), check_int("n", n, minimum=2)
 
-    def log_d(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        d = torch.as_tensor(D(x), dtype=torch.float64).reshape(-1)
-        if d.shape[0] != x.shape[0] or torch.isnan(d).any() or (d < 0).any() or (d > 1).any():
-            raise ValueError(f"D must return {x.shape[0]} probabilities in [0, 1], got {d[:5].tolist()}...")
-        return torch.log(d), torch.log1p(-d)
-
     if method == "quadrature":
 
         def integrand(x: np.ndarray, logs: list[np.ndarray]) -> np.ndarray:
-            ld, l1md = (v.numpy() for v in log_d(torch.from_numpy(x)))
+            ld, l1md = (v.numpy() for v in discriminator_logs(D, torch.from_numpy(x)))
             return _weighted_log(logs[0], ld) + _weighted_log(logs[1], l1md)
 
         return integrate_over_modes(integrand, [p_data, p_g])
     g = torch_generator(seed)
     x, y = p_data.sample(n, g, dtype=torch.float64), p_g.sample(n, g, dtype=torch.float64)
-    m1, s1 = mean_and_standard_error(log_d(x)[0])
-    m2, s2 = mean_and_standard_error(log_d(y)[1])
+    m1, s1 = _mean_and_error(discriminator_logs(D, x)[0])
+    m2, s2 = _mean_and_error(discriminator_logs(D, y)[1])
     return Estimate(m1 + m2, math.hypot(s1, s2), "monte_carlo")
+
+
+def _mean_and_error(values: torch.Tensor) -> tuple[float, float]:
+    """Mean and standard error; a mean of −inf (log D = −inf at a sample) is exact, error 0."""
+    if torch.isneginf(values).any():
+        return -math.inf, 0.0
+    return mean_and_standard_error(values)
 
 
 # -- Theorem 1: the virtual training criterion ------------------------------------------------
@@ -185,6 +234,15 @@ def virtual_criterion_discrete(p_data: Any, p_g: Any) -> float:
         a = np.where(p > 0, p * np.log(p / s), 0.0)
         b = np.where(q > 0, q * np.log(q / s), 0.0)
     return float(np.sum(a) + np.sum(b))
+
+
+def criterion_from_jsd(jsd: float) -> float:
+    """Theorem 1: C(G) = −log 4 + 2·JSD(p_data ‖ p_g), in [−log 4, 0] as 0 ≤ JSD ≤ log 2; its
+    minimum −log 4 is reached only at p_g = p_data. The prediction that ``ganlab verify`` checks
+    against ``virtual_criterion``, which computes C(G) directly from D*."""
+    if isinstance(jsd, bool) or not isinstance(jsd, (int, float, np.floating)) or not math.isfinite(jsd):
+        raise ValueError(f"jsd must be a finite number, got {jsd!r}")
+    return -LOG4 + 2.0 * float(jsd)
 
 
 def virtual_criterion(p_data: Any, p_g: Any, *, method: str = "auto", n: int = 50_000, seed: int = 0) -> Estimate:

@@ -10,8 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ganlab.theory.divergences import jensen_shannon, jsd_discrete, kl_divergence
-from ganlab.theory.targets import mixture_1d, ring
+from ganlab.theory.targets import grid, isotropic_mixture, mixture_1d, ring
 from ganlab.theory.gan import (
+    criterion_from_jsd,
+    discriminator_logs,
     gaussian_kl,
     gaussian_target,
     make_optimal_discriminator,
@@ -99,6 +101,27 @@ def test_virtual_criterion_identity_1d_mixtures(p, q):
     assert abs(c.value - (-LOG4 + 2 * j.value)) <= c.error + 2 * j.error + 1e-11
 
 
+def test_criterion_from_jsd_hand_values():
+    """Theorem 1's prediction C(G) = −log 4 + 2·JSD: −2 log 2 at JSD = 0 (p_g = p_data) and 0 at
+    JSD = log 2 (disjoint supports, where D* is 1 on p_data's support and 0 on p_g's, so
+    V(D*, G) = 0 + 0)."""
+    assert criterion_from_jsd(0.0) == pytest.approx(-2 * math.log(2.0), abs=1e-15)
+    assert criterion_from_jsd(math.log(2.0)) == pytest.approx(0.0, abs=1e-15)
+    assert criterion_from_jsd(0.25) == pytest.approx(0.5 - 2 * math.log(2.0), abs=1e-15)
+    with pytest.raises(ValueError, match="jsd must be a finite number, got nan"):
+        criterion_from_jsd(float("nan"))
+
+
+@settings(max_examples=200)
+@given(prob_pairs())
+def test_criterion_from_jsd_is_the_directly_computed_criterion(pair):
+    """Theorem 1 (discrete): criterion_from_jsd(JSD(p, q)) equals C(G) = Σ p log(p/(p+q)) +
+    q log(q/(p+q)) summed directly, and C(G) = −2 log 2 exactly when p = q."""
+    p, q = pair
+    assert criterion_from_jsd(jsd_discrete(p, q)) == pytest.approx(virtual_criterion_discrete(p, q), abs=1e-12)
+    assert virtual_criterion_discrete(p, p) == pytest.approx(-2 * math.log(2.0), abs=1e-12)
+
+
 @settings(max_examples=200)
 @given(prob_pairs())
 def test_virtual_criterion_minimum_iff_equal(pair):
@@ -121,6 +144,92 @@ def test_value_function_at_dstar_is_virtual_criterion_2d():
     assert half.value == pytest.approx(-LOG4, abs=half.error + 1e-11)
     mc = virtual_criterion(p, q, method="monte_carlo", n=5000, seed=3)
     assert abs(mc.value - c.value) <= 4 * mc.error + c.error
+
+
+# -- V(D, G) where D* rounds to 0 or 1 -----------------------------------------------------------
+def mode_dropped_grid25():
+    """grid25 against itself without the diagonal's 5 modes (weights 1/20 on the other 20)."""
+    p = grid(5)
+    keep = [k for k in range(25) if k % 6]
+    return p, isotropic_mixture(p.means[keep], 0.05)
+
+
+def test_value_function_with_exact_dstar_where_it_rounds_to_one():
+    """V(D*, G) = C(G) stays finite where D* rounds to 1.0 although p_g > 0 (ganlab verify's
+    mode-dropped grid25 pair). Modes 40σ apart make it the discrete C(G) of the mode weights,
+    written out: 20·[(1/25) log((1/25)/(9/100)) + (1/20) log((1/20)/(9/100))] (+ 0 from the 5
+    dropped modes) = 0.8 log(4/9) + log(5/9) = −1.2365. A priori tolerance: the quadrature's
+    promise of 1e-9 (its 1e-10 relative request with room to spare)."""
+    p, q = mode_dropped_grid25()
+    d_star = make_optimal_discriminator(p, q)
+    centre = p.means[:1]  # a dropped mode: p_g is e^-800 there, not 0
+    assert float(d_star(centre)[0]) == 1.0 and math.isfinite(float(q.log_prob(centre)[0]))
+    exact = 0.8 * math.log(4 / 9) + math.log(5 / 9)
+    v = value_function(d_star, p, q)
+    assert abs(v.value - exact) <= 1e-9 and v.error <= 1e-9, v
+    mc = value_function(d_star, p, q, method="monte_carlo", n=20_000, seed=1)
+    assert math.isfinite(mc.value) and abs(mc.value - exact) <= 5 * mc.error, mc
+
+
+def test_value_function_with_exact_dstar_on_disjoint_supports_is_zero():
+    """Disjoint supports: D* = 1 on p_data's, 0 on p_g's, so V(D*, G) = E log 1 + E log 1 = 0 =
+    −log 4 + 2 log 2 (D* rounds to exactly 1 and 0 everywhere that matters)."""
+    p, q = mixture_1d((-2.0, 2.0), (0.5, 0.5)), mixture_1d((48.0, 52.0), (0.5, 0.5))
+    v = value_function(make_optimal_discriminator(p, q), p, q)
+    assert abs(v.value) <= 1e-12 and v.error <= 1e-9, v
+
+
+def test_probability_discriminators_and_logits_agree_and_exact_ones_give_minus_inf():
+    """A D given as probabilities only still works: σ(l* + ½) as a plain function equals the same
+    D given with its logit where nothing rounds (shifted ring8), and V(½, G) = −log 4. A D that is
+    exactly 1 where p_g > 0 (or 0 where p_data > 0) honestly gives V = −inf."""
+    p, q = ring(8), isotropic_mixture(ring(8).means + torch.tensor([0.02, 0.0], dtype=torch.float64), 0.01)
+    d_star = make_optimal_discriminator(p, q)
+
+    class Shifted:
+        def logit(self, x):
+            return d_star.logit(x) + 0.5
+
+        def __call__(self, x):
+            return torch.sigmoid(self.logit(x))
+
+    plain = value_function(lambda x: torch.sigmoid(d_star.logit(x) + 0.5), p, q)
+    with_logit = value_function(Shifted(), p, q)
+    assert abs(plain.value - with_logit.value) <= 1e-9, (plain, with_logit)
+    half = value_function(lambda x: torch.full((x.shape[0],), 0.5, dtype=torch.float64), p, q)
+    assert abs(half.value + 2 * math.log(2.0)) <= 1e-9
+    ones = lambda x: torch.ones(x.shape[0], dtype=torch.float64)
+    zeros = lambda x: torch.zeros(x.shape[0], dtype=torch.float64)
+    for method in ("quadrature", "monte_carlo"):
+        assert value_function(ones, p, q, method=method, n=100).value == -math.inf
+        assert value_function(zeros, p, q, method=method, n=100).value == -math.inf
+
+
+def test_discriminator_logs_from_logits_match_the_formula():
+    """log σ(l) and log(1 − σ(l)) from a logit equal the hand formulas −log(1 + e^{−l}) and
+    −log(1 + e^{l}) (math.log1p/exp, |l| ≤ 30) and stay finite at |l| = 800, where σ(l) is 0 or 1."""
+
+    class Logit:
+        def __init__(self, l):
+            self.l = torch.tensor(l, dtype=torch.float64)
+
+        def logit(self, x):
+            return self.l
+
+        def __call__(self, x):
+            return torch.sigmoid(self.l)
+
+    ls = [-30.0, -2.0, 0.0, 0.7, 30.0]
+    log_d, log_1md = discriminator_logs(Logit(ls), torch.zeros(5, 2))
+    for l, a, b in zip(ls, log_d.tolist(), log_1md.tolist()):
+        assert a == pytest.approx(-math.log1p(math.exp(-l)), rel=1e-14, abs=1e-300)
+        assert b == pytest.approx(-math.log1p(math.exp(l)), rel=1e-14, abs=1e-300)
+    log_d, log_1md = discriminator_logs(Logit([800.0, -800.0]), torch.zeros(2, 2))
+    assert log_d.tolist() == [0.0, -800.0] and log_1md.tolist() == [-800.0, 0.0]
+    with pytest.raises(ValueError, match="D.logit must return 2 logits"):
+        discriminator_logs(Logit([float("nan"), 0.0]), torch.zeros(2, 2))
+    with pytest.raises(ValueError, match="D must return 2 probabilities in \\[0, 1\\]"):
+        discriminator_logs(lambda x: torch.tensor([0.5, 1.5]), torch.zeros(2, 2))
 
 
 # -- non-saturating loss -------------------------------------------------------------------------

@@ -1,0 +1,201 @@
+"""Mutation check of the theory and ``ganlab verify``: plant plausible one-line slips, one at a time,
+in a temporary copy of the package, and check that the tests or ``ganlab verify`` catch each.
+
+    python benchmarks/mutations_theory.py              # every slip, a table, exit 1 if one escapes
+    python benchmarks/mutations_theory.py --only tv    # slips whose name contains "tv"
+    python benchmarks/mutations_theory.py --list
+
+Each slip replaces one exact snippet of one file (it must occur exactly once, so a slip whose
+code has moved is reported as stale instead of silently testing nothing) and names the test files
+and verify claims that should catch it. The working tree is never modified: ``ganlab/``,
+``tests/`` and ``pyproject.toml`` are copied to a temporary directory, the slip is applied there
+and pytest / run_claims run in that copy, single-threaded, with hypothesis derandomised. Add a
+slip by appending to ``SLIPS``. About 10–30 s per slip on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Slip:
+    name: str
+    path: str  # relative to the repository root
+    old: str
+    new: str
+    tests: tuple[str, ...] = ()  # pytest paths / node ids that should catch it
+    claims: tuple[str, ...] = ()  # verify claims that should catch it
+
+
+T = "tests/theory/"
+SLIPS: list[Slip] = [
+    Slip("C(G): log 4 -> log 2 in gan.py", "ganlab/theory/gan.py",
+         "LOG4 = math.log(4.0)", "LOG4 = math.log(2.0)",
+         (T + "test_gan.py",), ("virtual_criterion",)),
+    Slip("JSD Monte Carlo SE: the 1/2 dropped", "ganlab/theory/divergences.py",
+         "0.5 * math.hypot(sp, sq)", "math.hypot(sp, sq)",
+         (T + "test_monte_carlo.py",), ("monte_carlo",)),
+    Slip("quadrature box: BOX_STDS 12 -> 4", "ganlab/theory/quadrature.py",
+         "BOX_STDS = 12.0", "BOX_STDS = 4.0",
+         (T + "test_quadrature.py",), ("densities_integrate_to_one",)),
+    Slip("quadrature box: BOX_STDS 12 -> 6", "ganlab/theory/quadrature.py",
+         "BOX_STDS = 12.0", "BOX_STDS = 6.0",
+         (T + "test_quadrature.py",), ("densities_integrate_to_one",)),
+    Slip("tail bound: erfc(n/sqrt 2) -> erfc(n/2)", "ganlab/theory/quadrature.py",
+         "return target.dim * math.erfc(n_std / math.sqrt(2.0))", "return target.dim * math.erfc(n_std / 2.0)",
+         (T + "test_quadrature.py",)),
+    Slip("tail bound: union over d dimensions dropped", "ganlab/theory/quadrature.py",
+         "return target.dim * math.erfc(n_std / math.sqrt(2.0))", "return math.erfc(n_std / math.sqrt(2.0))",
+         (T + "test_quadrature.py",)),
+    Slip("TV integrand without the 1/2", "ganlab/theory/divergences.py",
+         "return 0.5 * np.abs(np.exp(lp) - np.exp(lq))", "return np.abs(np.exp(lp) - np.exp(lq))",
+         (T + "test_quadrature.py", T + "test_divergences.py"), ("total_variation",)),
+    Slip("TV discrete without the 1/2", "ganlab/theory/divergences.py",
+         "return float(0.5 * np.sum(np.abs(p - q)))", "return float(np.sum(np.abs(p - q)))",
+         (T + "test_divergences.py", T + "test_packing.py")),
+    Slip("KL discrete = sum p log(q/p)", "ganlab/theory/divergences.py",
+         "np.log1p((ps - qs) / qs)", "np.log1p((qs - ps) / ps)",
+         (T + "test_divergences.py",), ("virtual_criterion",)),
+    Slip("KL integrand = p log(q/p)", "ganlab/theory/divergences.py",
+         "return _xlogy_ratio(lp, lq)", "return _xlogy_ratio(lq, lp)",
+         (T + "test_divergences.py", T + "test_quadrature.py"), ("kl_divergence",)),
+    Slip("JSD integrand: m = p + q (log 2 dropped)", "ganlab/theory/divergences.py",
+         "lm = np.logaddexp(lp, lq) - LOG2", "lm = np.logaddexp(lp, lq)",
+         (T + "test_divergences.py", T + "test_quadrature.py"), ("jsd_bounds",)),
+    Slip("JSD Monte Carlo: m = p + q", "ganlab/theory/divergences.py",
+         "mean_and_standard_error(lpx - (torch.logaddexp(lpx, lqx) - LOG2))",
+         "mean_and_standard_error(lpx - torch.logaddexp(lpx, lqx))",
+         (T + "test_monte_carlo.py", T + "test_divergences.py"), ("monte_carlo",)),
+    Slip("TV Monte Carlo without the positive part", "ganlab/theory/divergences.py",
+         "(-torch.expm1(lq - lp)).clamp(min=0.0)", "(-torch.expm1(lq - lp))",
+         (T + "test_monte_carlo.py", T + "test_divergences.py"), ("monte_carlo",)),
+    Slip("C(G) Monte Carlo SE: hypot -> sum", "ganlab/theory/gan.py",
+         "    m2, s2 = mean_and_standard_error(lqy - torch.logaddexp(lpy, lqy))\n"
+         "    return Estimate(m1 + m2, math.hypot(s1, s2), \"monte_carlo\")",
+         "    m2, s2 = mean_and_standard_error(lqy - torch.logaddexp(lpy, lqy))\n"
+         "    return Estimate(m1 + m2, s1 + s2, \"monte_carlo\")",
+         (), ("monte_carlo",)),
+    Slip("packed TV Monte Carlo without the positive part", "ganlab/theory/packing.py",
+         "(-torch.expm1(log_ratio)).clamp(min=0.0)", "(-torch.expm1(log_ratio))",
+         (T + "test_packing.py", T + "test_monte_carlo.py"), ("packed_tv",)),
+    Slip("D* logit: log p_g - log p_data", "ganlab/theory/gan.py",
+         "self.sign * (self.log_p(pts) - self.log_q(pts))", "self.sign * (self.log_q(pts) - self.log_p(pts))",
+         (T + "test_gan.py",), ("optimal_discriminator",)),
+    Slip("value function: softplus signs swapped", "ganlab/theory/gan.py",
+         "return -_softplus(-l), -_softplus(l)", "return -_softplus(l), -_softplus(-l)",
+         (T + "test_gan.py",), ("optimal_discriminator",)),
+    Slip("Gauss-Kronrod: a weight digit", "ganlab/theory/quadrature.py",
+         "0.149445554002916905664936468389821", "0.149445554002196905664936468389821",
+         (T + "test_quadrature.py",), ("densities_integrate_to_one",)),
+    Slip("quadrature error estimate shrunk 5x", "ganlab/theory/quadrature.py",
+         "err = np.abs(k - area * (values[:, _GAUSS_2D] @ _WG_2D))",
+         "err = 0.2 * np.abs(k - area * (values[:, _GAUSS_2D] @ _WG_2D))",
+         (T + "test_quadrature.py",)),
+    Slip("kink check on the box edges dropped", "ganlab/theory/quadrature.py",
+         "crossed[_boundary_crossed(evaluate, lo, hi)] = True", "pass",
+         (T + "test_quadrature.py",)),
+    Slip("non-saturating loss: softplus(l) for softplus(-l)", "ganlab/training/losses.py",
+         "return _mean(F.softplus(-fake_logits))", "return _mean(F.softplus(fake_logits))",
+         (), ("losses", "nonsaturating_gradient")),
+    Slip("gradient penalty: interpolate fake towards real", "ganlab/training/losses.py",
+         "interp = (a * real + (1 - a) * fake)", "interp = (a * fake + (1 - a) * real)",
+         (), ("losses",)),
+    Slip("mode metrics: reverse KL as KL(w || p_hat)", "ganlab/metrics/modes.py",
+         "(p * np.log(p / w)).tolist()", "(w * np.log(w / p)).tolist()",
+         (), ("mode_metrics",)),
+]
+
+
+def _copy_tree(dst: Path) -> None:
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis", ".pytest_cache")
+    shutil.copytree(ROOT / "ganlab", dst / "ganlab", ignore=ignore)
+    shutil.copytree(ROOT / "tests", dst / "tests", ignore=ignore)
+    shutil.copy2(ROOT / "pyproject.toml", dst / "pyproject.toml")
+
+
+def _apply(slip: Slip, root: Path) -> str | None:
+    """Apply the slip in ``root``; None, or why it could not be applied."""
+    path = root / slip.path
+    text = path.read_text()
+    count = text.count(slip.old)
+    if count != 1:
+        return f"stale: the snippet occurs {count} times in {slip.path}"
+    path.write_text(text.replace(slip.old, slip.new))
+    return None
+
+
+def _run(cmd: list[str], cwd: Path, timeout: float) -> bool:
+    """True when the command fails (the slip is caught)."""
+    env = {**os.environ, "PYTHONPATH": str(cwd), "OMP_NUM_THREADS": "1", "HYPOTHESIS_PROFILE": "ci"}
+    try:
+        return subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              timeout=timeout).returncode != 0
+    except subprocess.TimeoutExpired:
+        return True  # a slip that makes the checks hang is noticed too
+
+
+def check(slip: Slip, timeout: float) -> dict:
+    with tempfile.TemporaryDirectory(prefix="ganlab-slip-") as tmp:
+        root = Path(tmp)
+        _copy_tree(root)
+        problem = _apply(slip, root)
+        if problem:
+            return {"slip": slip.name, "tests": "-", "verify": "-", "caught": False, "note": problem, "seconds": 0.0}
+        t0 = time.perf_counter()
+        by_tests = by_verify = None
+        if slip.tests:
+            by_tests = _run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *slip.tests],
+                            root, timeout)
+        if slip.claims:
+            code = ("import sys; from ganlab.verify import run_claims; "
+                    f"rows = run_claims(names={list(slip.claims)!r}); "
+                    "sys.exit(0 if rows and all(r.passed for r in rows) else 1)")
+            by_verify = _run([sys.executable, "-c", code], root, timeout)
+        caught = bool(by_tests) or bool(by_verify)
+        fmt = lambda b: "-" if b is None else ("caught" if b else "missed")
+        return {"slip": slip.name, "tests": fmt(by_tests), "verify": fmt(by_verify), "caught": caught, "note": "",
+                "seconds": time.perf_counter() - t0}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", help="run the slips whose name contains this text")
+    parser.add_argument("--list", action="store_true", help="list the slips and exit")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per command (default 600)")
+    args = parser.parse_args(argv)
+    slips = [s for s in SLIPS if not args.only or args.only.lower() in s.name.lower()]
+    if args.list:
+        for s in slips:
+            print(f"{s.name}  ({s.path}; tests: {', '.join(s.tests) or '-'}; claims: {', '.join(s.claims) or '-'})")
+        return 0
+    if not slips:
+        print(f"no slip matches {args.only!r}", file=sys.stderr)
+        return 2
+    rows = []
+    for s in slips:
+        rows.append(check(s, args.timeout))
+        r = rows[-1]
+        print(f"{'caught' if r['caught'] else 'ESCAPED':8s} {r['slip']} ({r['seconds']:.0f} s) {r['note']}", flush=True)
+    width = max(len(r["slip"]) for r in rows)
+    print(f"\n{'slip':{width}s}  {'tests':7s}  {'verify':7s}  caught  seconds")
+    for r in rows:
+        print(f"{r['slip']:{width}s}  {r['tests']:7s}  {r['verify']:7s}  {'yes' if r['caught'] else 'NO':6s}  "
+              f"{r['seconds']:7.0f}  {r['note']}")
+    escaped = [r["slip"] for r in rows if not r["caught"]]
+    print(f"\n{len(rows) - len(escaped)} of {len(rows)} slips caught" + (f"; escaped: {escaped}" if escaped else ""))
+    return 1 if escaped else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
