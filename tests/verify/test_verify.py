@@ -171,3 +171,26 @@ def test_quantile_w1_hand_values():
     [0, 1), by ½ − ⅔ on [1, 2), by 1 − ⅔ on [2, 4))."""
     assert exact.quantile_w1([0.0, 1.0], [0.5]) == pytest.approx(0.5, abs=1e-15)
     assert exact.quantile_w1([0.0, 2.0], [1.0, 1.0, 4.0]) == pytest.approx(4 / 3, abs=1e-15)
+
+
+# -- the command -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("argv,match", [
+    (["--seed", "-1"], "--seed must be a non-negative integer, got -1"),
+    (["--json", "{tmp}"], "is a directory"),
+    (["--json", "{tmp}/missing/out.json"], "does not exist"),
+])
+def test_verify_refuses_bad_input_before_computing(tmp_path, capsys, monkeypatch, argv, match):
+    from ganlab import cli
+
+    monkeypatch.setattr("ganlab.verify.run_claims", lambda **kw: pytest.fail("computed before refusing"))
+    assert cli.main(["verify", *[a.format(tmp=tmp_path) for a in argv]]) == 2
+    assert match in capsys.readouterr().err
+
+
+def test_verify_shows_progress_and_filters_by_kind(capsys):
+    from ganlab import cli
+
+    assert cli.main(["verify", "--kind", "exact"]) == 0
+    out = capsys.readouterr()
+    assert "[1/" in out.err and "passed, 0 failed" in out.out
+    assert "trained" not in out.out.split("\n", 2)[2]  # only exact rows after the header
