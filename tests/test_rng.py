@@ -94,6 +94,18 @@ def test_philox_matches_python_integers_on_random_blocks():
         assert got[i] == philox_ref(tuple(int(v) for v in ctr[:, i]), tuple(int(v) for v in key[:, i]))
 
 
+def test_philox_does_not_modify_its_inputs():
+    """The rounds work in place on their own temporaries only: counter and key tensors passed in
+    (of the full broadcast shape, so an in-place op on them would be possible) are unchanged."""
+    g = np.random.default_rng(7)
+    ctr = [torch.from_numpy(g.integers(0, 2**32, size=(3, 5), dtype=np.int64)) for _ in range(4)]
+    key = [torch.from_numpy(g.integers(0, 2**32, size=(3, 5), dtype=np.int64)) for _ in range(2)]
+    before = [t.clone() for t in ctr + key]
+    out = philox4x32(tuple(ctr), tuple(key))
+    assert all(torch.equal(a, b) for a, b in zip(ctr + key, before))
+    assert not any(o.data_ptr() == t.data_ptr() for o in out for t in ctr + key)
+
+
 SEEDS_EDGE = [0, 1, 2**32 - 1, 2**32, 2**32 + 1, 2**63 - 1]
 
 
