@@ -9,8 +9,8 @@ noise as one that does), and a run resumes from a step number alone: there is no
 
 The cipher runs as elementwise int64 tensor ops on the run's device, for all members in one call
 (no Python loop over members, no host round trip). Products of two 32-bit words would overflow
-int64, so ``_mulhilo`` multiplies by the constant's 16-bit halves. ``tests/test_rng.py`` checks the Random123
-known-answer vectors and the output's statistics.
+int64, so ``_mulhilo`` multiplies by the constant's 16-bit halves. ``tests/test_rng.py`` checks
+the Random123 known-answer vectors and the output's statistics.
 
 Use:
     streams = Streams(seeds=[3, 5, 7], device="cpu")
