@@ -287,9 +287,11 @@ def _sliced_clouds(x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor, bool]:
 
 
 def _sort_values(t: torch.Tensor) -> torch.Tensor:
-    """Values of t sorted along its last axis. On the CPU, numpy's values-only sort (about twice
-    as fast as ``torch.sort``, which also builds the permutation; measured in
-    benchmarks/sliced_speed.py); elsewhere ``torch.sort``."""
+    """Values of t sorted along its last axis. On the CPU, numpy's values-only sort: twice as
+    fast as ``torch.sort``, which also builds the permutation (sliced W1 of 100k vs 100k points
+    with 100 projections on this project's 2-core machines: 2.2 s vs 4.4 s, medians of 9 rounds;
+    splitting the rows over two threads gained nothing measurable there). Elsewhere
+    ``torch.sort``."""
     if t.device.type == "cpu":
         return torch.from_numpy(np.sort(t.numpy(), axis=-1))
     return torch.sort(t, dim=-1).values
