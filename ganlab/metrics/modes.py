@@ -143,7 +143,7 @@ def _as_batch(name: str, x: Any, dim: int) -> torch.Tensor:
         raise ValueError(f"{name} has dimension {t.shape[2]}, expected {dim}")
     if t.dtype == torch.bool or t.is_complex():
         raise ValueError(f"{name} must hold real numbers, got dtype {t.dtype}")
-    return t
+    return t.detach()
 
 
 # -- nearest mode ----------------------------------------------------------------------------
