@@ -132,8 +132,9 @@ def _nearest_chunk(x: torch.Tensor, centres: torch.Tensor, inv: torch.Tensor) ->
 
 
 def _as_batch(name: str, x: Any, dim: int) -> torch.Tensor:
-    """Samples [N, n, d] with N, n >= 1 and d = ``dim``, as a tensor on its own device. Checks
-    metadata only (shape, dtype): looking at the values would synchronise with the device."""
+    """Samples [N, n, d] with N, n >= 1 and d = ``dim``, as a tensor on its own device, detached
+    (a metric needs no autograd graph). Checks metadata only (shape, dtype): looking at the values
+    would synchronise with the device."""
     t = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
     if t.ndim != 3:
         raise ValueError(f"{name} must have shape [N, n, d] (members, samples, dimension), got shape {tuple(t.shape)}")
