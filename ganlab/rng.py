@@ -9,8 +9,8 @@ noise as one that does), and a run resumes from a step number alone: there is no
 
 The cipher runs as elementwise int64 tensor ops on the run's device, for all members in one call
 (no Python loop over members, no host round trip). Products of two 32-bit words would overflow
-int64, so ``_mulhilo`` multiplies in 16-bit halves. ``tests/test_rng.py`` checks the Random123
-known-answer vectors and the output's statistics.
+int64, so ``_mulhilo`` multiplies by the constant's 16-bit halves. ``tests/test_rng.py`` checks
+the Random123 known-answer vectors and the output's statistics.
 
 Use:
     streams = Streams(seeds=[3, 5, 7], device="cpu")
@@ -38,28 +38,54 @@ MAX_STEP = MASK32  # the step is one 32-bit counter word
 Words = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
 
-def _mulhilo(m: int, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _mulhilo(m: int, x: torch.Tensor | int) -> tuple[torch.Tensor | int, torch.Tensor | int]:
     """(hi, lo) 32-bit words of the 64-bit product m·x, for m a 32-bit constant and x a tensor of
-    32-bit words held in int64: x = 2¹⁶·x_hi + x_lo, each partial product < 2⁴⁸."""
-    p_lo = (x & 0xFFFF) * m
-    p_hi = (x >> 16) * m
-    mid = p_lo + ((p_hi & 0xFFFF) << 16)
-    return (p_hi >> 16) + (mid >> 32), mid & MASK32
+    32-bit words held in int64 (or a Python int, multiplied exactly).
+
+    Products of two 32-bit words would overflow int64, so the constant is split in 16-bit halves,
+    m = 2¹⁶·m_hi + m_lo: a = m_lo·x and b = m_hi·x are < 2⁴⁸, t = b + (a >> 16) = ⌊m·x / 2¹⁶⌋,
+    hi = t >> 16, lo = (t mod 2¹⁶)·2¹⁶ + (a mod 2¹⁶). Nine elementwise ops, four fresh tensors
+    (the rest in place); splitting x instead costs eleven."""
+    if not isinstance(x, torch.Tensor):
+        p = m * x
+        return p >> 32, p & MASK32
+    a = x * (m & 0xFFFF)
+    t = (x * (m >> 16)).add_(a >> 16)
+    hi = t >> 16
+    lo = t.bitwise_and_(0xFFFF).bitwise_left_shift_(16).bitwise_or_(a.bitwise_and_(0xFFFF))
+    return hi, lo
+
+
+def _xor3(h: torch.Tensor | int, a: torch.Tensor | int, b: torch.Tensor | int) -> torch.Tensor | int:
+    """h ⊕ a ⊕ b, in place in h (a fresh tensor of _mulhilo) when h already has the broadcast
+    shape."""
+    if isinstance(h, torch.Tensor) and h.shape == torch.broadcast_shapes(
+        h.shape, *(t.shape for t in (a, b) if isinstance(t, torch.Tensor))
+    ):
+        return h.bitwise_xor_(a).bitwise_xor_(b)
+    return h ^ a ^ b
+
+
+def _key_schedule(k: torch.Tensor | int, weyl: int, rounds: int) -> list:
+    """The round keys (k + r·weyl) mod 2³², r = 0 … rounds − 1 (one op for a tensor key)."""
+    if not isinstance(k, torch.Tensor):
+        return [(k + r * weyl) & MASK32 for r in range(rounds)]
+    r = torch.arange(rounds, dtype=torch.int64, device=k.device)
+    ks = (k[..., None] + r * weyl) & MASK32
+    return list(ks.unbind(dim=-1))
 
 
 def philox4x32(counter: Words, key: tuple[torch.Tensor | int, torch.Tensor | int], rounds: int = ROUNDS) -> Words:
     """Philox4x32-R: four 32-bit counter words and two 32-bit key words (int64 tensors or ints,
     broadcast together) → four 32-bit output words. Round: (c0, c1, c2, c3) ←
     (hi(M1·c2) ⊕ c1 ⊕ k0, lo(M1·c2), hi(M0·c0) ⊕ c3 ⊕ k1, lo(M0·c0)); the key gains (W0, W1)
-    before every round but the first."""
+    before every round but the first. The inputs are never modified."""
     c0, c1, c2, c3 = counter
-    k0, k1 = key
+    ks0, ks1 = _key_schedule(key[0], _W0, rounds), _key_schedule(key[1], _W1, rounds)
     for r in range(rounds):
-        if r:
-            k0, k1 = (k0 + _W0) & MASK32, (k1 + _W1) & MASK32
         hi0, lo0 = _mulhilo(_M0, c0)
         hi1, lo1 = _mulhilo(_M1, c2)
-        c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
+        c0, c1, c2, c3 = _xor3(hi1, c1, ks0[r]), lo1, _xor3(hi0, c3, ks1[r]), lo0
     return c0, c1, c2, c3
 
 

@@ -1,1 +1,8 @@
-"""Sample-quality metrics: mode coverage on toy targets, k-NN precision/recall, W1 to a target."""
+"""Sample-quality metrics.
+
+* ``ganlab.metrics.modes``: mode coverage on toy targets (PacGAN/VEEGAN): ``nearest_mode``,
+  ``mode_metrics`` (one cloud) and ``mode_metrics_batched`` (every member of a run at once, on
+  the samples' device);
+* ``ganlab.metrics.knn``: k-NN ``precision_recall`` and ``density_coverage``;
+* ``ganlab.metrics.wasserstein``: ``w1_to_target``, exact W1 to fresh target samples.
+"""

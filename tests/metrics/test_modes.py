@@ -1,4 +1,4 @@
-"""Known-answer and property tests for ganlab.metrics.
+"""Known-answer and property tests for ganlab.metrics.modes (PacGAN/VEEGAN mode metrics).
 
 Tolerances on sampled quantities are derived, not tuned:
 * a sample x = c_k + σ_k z, z ~ N(0, I_2), has std-distance ‖z‖ to its own centre, and
@@ -21,15 +21,10 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import ganlab.metrics._chunks as chunks
 import ganlab.metrics.modes as metrics
-from ganlab.metrics.modes import (
-    ModeMetrics,
-    density_coverage,
-    mode_metrics,
-    nearest_mode,
-    precision_recall,
-    w1_to_target,
-)
+from ganlab.metrics.modes import ModeMetrics, mode_metrics, mode_metrics_batched, nearest_mode
+from ganlab.theory.divergences import kl_discrete
 from ganlab.theory.targets import GaussianMixture, grid, isotropic_mixture, make_target, ring
 
 P_TAIL_3STD_2D = math.exp(-4.5)  # P(‖z‖ >= 3), z ~ N(0, I_2)
@@ -212,6 +207,8 @@ def test_samples_far_from_every_centre():
     assert m.modes_captured == 0
     assert m.mode_counts == (0,) * 25
     assert math.isnan(m.reverse_kl)  # documented: p̂ is 0/0
+    # results compare equal even with NaN (it is math.nan itself; the engine compares histories)
+    assert m == mode_metrics(x, t) and [m.reverse_kl] == [mode_metrics(x, t).reverse_kl]
     # a threshold above 28.3 makes the cell centres high quality (the two far points stay out)
     wide = mode_metrics(x, t, threshold=30.0)
     assert wide.high_quality_fraction == 16 / 18
@@ -336,106 +333,245 @@ def test_bad_chunk_size_raises():
         nearest_mode(grid().centres, grid(), chunk_size=0)
 
 
-# -- k-NN precision / recall / density / coverage -------------------------------------------------
-def test_knn_metrics_hand_computed_1d():
-    """real {0,1,2,3}, fake {−3,3,4,10}, k = 1. Real radii: 1,1,1,1. Fake radii: 6,1,1,6.
-    precision (<=): 3 (d 0) and 4 (d 1 = radius, on the boundary) are in → 2/4.
-    recall (<=, fake radii): 0,1,2 lie within 6 of −3, 3 within 1 of 3 → 4/4.
-    density (<): only the pair (fake 3, real 3) has d < 1 → 1/(1·4).
-    coverage (<): only real 3 has a fake strictly within its radius → 1/4."""
-    real = torch.tensor([0.0, 1.0, 2.0, 3.0])
-    fake = torch.tensor([-3.0, 3.0, 4.0, 10.0])
-    assert precision_recall(real, fake, k=1) == (0.5, 1.0)
-    assert density_coverage(real, fake, k=1) == (0.25, 0.25)
+# -- mode_metrics_batched ----------------------------------------------------------------------
+def reference_metrics(x: np.ndarray, centres: np.ndarray, stds: np.ndarray, weights: np.ndarray,
+                      threshold: float = 3.0):
+    """Independent numpy computation for one cloud [n, d]: distances in std units to every centre,
+    nearest (argmin, first on ties), strict threshold, histogram of the good points; reverse KL by
+    ``kl_discrete`` (NaN without good points). Returns (counts, modes, fraction, kl, Σ|KL terms|)."""
+    dist = np.sqrt((((x[:, None, :] - centres[None]) * (1.0 / stds)[None]) ** 2).sum(axis=2))
+    j = dist.argmin(axis=1)
+    good = dist[np.arange(len(x)), j] < threshold
+    counts = np.bincount(j[good], minlength=len(centres))
+    total = counts.sum()
+    if total == 0:
+        return counts, 0, 0.0, math.nan, 0.0
+    p = counts / total
+    s = p > 0
+    abs_terms = float(np.sum(np.abs(p[s] * np.log(p[s] / weights[s])))) if (weights[s] > 0).all() else math.inf
+    return counts, int((counts > 0).sum()), total / len(x), kl_discrete(p, weights), abs_terms
 
 
-def test_knn_metrics_of_a_cloud_against_itself_are_exactly_one():
-    """Every fake point is a real point (distance 0 <= radius) → precision = recall = 1; each real
-    ball B(r_i, R_k) holds exactly itself and its k − 1 nearer neighbours strictly inside →
-    density = N k / (k N) = 1, coverage = 1."""
-    x = grid().sample(1500, 5)
-    assert precision_recall(x, x) == (1.0, 1.0)
-    assert density_coverage(x, x) == (1.0, 1.0)
+def assert_batched_matches(x: torch.Tensor, t, threshold: float = 3.0) -> dict:
+    """Batched result == the per-member ``mode_metrics`` (exactly, every field) == the independent
+    reference (counts, modes and fraction exactly; KL to float64 rounding: each of the K terms
+    and their sum carry a relative error of a few ulps, so |Δ| ≤ (K + 8)·eps·Σ|terms|)."""
+    r = mode_metrics_batched(x, t, threshold)
+    n_members, n = x.shape[:2]
+    assert set(r) == {"modes_captured", "high_quality_fraction", "reverse_kl", "mode_counts"}
+    assert r["mode_counts"].shape == (n_members, t.n_modes) and r["mode_counts"].dtype == torch.int64
+    assert r["modes_captured"].shape == (n_members,) and r["modes_captured"].dtype == torch.int64
+    assert r["high_quality_fraction"].dtype == r["reverse_kl"].dtype == torch.float64
+    centres, stds, w = (v.double().numpy() for v in (t.centres, t.mode_stds, t.weights))
+    eps = np.finfo(np.float64).eps
+    for i in range(n_members):
+        m = mode_metrics(x[i], t, threshold=threshold)
+        assert tuple(r["mode_counts"][i].tolist()) == m.mode_counts
+        assert int(r["modes_captured"][i]) == m.modes_captured
+        assert float(r["high_quality_fraction"][i]) == m.high_quality_fraction
+        kl = float(r["reverse_kl"][i])
+        assert kl == m.reverse_kl or (math.isnan(kl) and math.isnan(m.reverse_kl))
+        counts, modes, frac, kl_ref, abs_terms = reference_metrics(x[i].double().numpy(), centres, stds, w, threshold)
+        assert m.mode_counts == tuple(int(c) for c in counts)
+        assert m.modes_captured == modes and m.high_quality_fraction == frac
+        if math.isnan(kl_ref) or math.isinf(kl_ref):
+            assert kl == kl_ref or (math.isnan(kl) and math.isnan(kl_ref))
+        else:
+            assert abs(kl - kl_ref) <= (t.n_modes + 8) * eps * abs_terms
+    return r
 
 
-def test_knn_metrics_same_distribution_near_one_and_mode_dropping_lowers_recall():
-    """Independent clouds from one target: the k-NN balls miss only the sparse tails (about 2 % here
-    at n = 2000, k = 5), so all four statistics are >= 0.9. Dropping 5 of 25 equal-weight modes
-    (weight 0.2) leaves precision and density near 1 and lowers recall and coverage to about 0.8:
-    the real points of the dropped modes (Binomial(2000, 0.2) of them, sd 0.009) are > 1.9 units
-    from any fake point, far outside every fake ball (radii ~0.05), and the other real points keep
-    their ~0.97 inclusion rate: expected ≈ 0.8 · 0.97 ≈ 0.78, window [0.74, 0.82]."""
+def zero_weight_mixture():
+    """3-D, four modes with unequal stds per dimension, one of weight 0."""
+    means = [[0.0, 0.0, 0.0], [2.0, 1.0, 0.0], [0.0, 2.0, 2.0], [-2.0, 0.0, 1.0]]
+    cov = torch.diag_embed(torch.tensor([[0.3, 0.5, 0.2], [0.4, 0.4, 0.4], [0.2, 0.6, 0.3], [0.5, 0.3, 0.3]]) ** 2)
+    return GaussianMixture(torch.tensor(means), cov.double(), torch.tensor([0.4, 0.3, 0.0, 0.3]))
+
+
+def mixture_10d():
+    """10-D, 6 modes (``_nearest_chunk`` reduces over dimensions > 8 in one call)."""
+    g = torch.Generator().manual_seed(3)
+    means = torch.randn(6, 10, generator=g, dtype=torch.float64) * 2
+    stds = 0.3 + torch.rand(6, 10, generator=g, dtype=torch.float64)
+    return GaussianMixture(means, torch.diag_embed(stds**2), torch.full((6,), 1 / 6, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("target", [grid(), ring(), zero_weight_mixture(), mixture_10d()],
+                         ids=["grid25", "ring8", "3d-zero-weight", "10d"])
+@pytest.mark.parametrize("n_members", [1, 7])
+def test_batched_equals_per_member_on_random_clouds(target, n_members):
+    """Clouds of target samples blurred by a per-member scale (0 to 4 mode stds, so some members
+    are all high quality, some have none) plus uniform junk; float32 like the engine's samples."""
+    g = torch.Generator().manual_seed(n_members)
+    own = target.sample(n_members * 300, 5).view(n_members, 300, -1)
+    scale = torch.linspace(0.0, 4.0, n_members).view(-1, 1, 1) * target.mode_stds.max().float()
+    junk = (torch.rand(n_members, 40, own.shape[2], generator=g) - 0.5) * 8
+    x = torch.cat([own + scale * torch.randn(own.shape, generator=g), junk], dim=1)
+    r = assert_batched_matches(x, target)
+    assert_batched_matches(x, target, threshold=1.5)
+    if n_members == 7:  # the clouds really span the cases
+        frac = r["high_quality_fraction"]
+        assert float(frac.max()) > 0.4 and float(frac.min()) < 0.2
+
+
+def test_batched_known_answers():
+    """One batched call, grid25, n = 5,000 per member:
+    0: 20 of the 25 modes (5 dropped): 20 captured, the dropped bins empty, fraction within 5 SE
+       of 1 − e^{−4.5}, KL in [log(25/20), log(25/20) + χ²₁₉ bound];
+    1: every sample at centre 7: 1 mode, fraction 1, KL = log 25;
+    2: every sample at a cell centre (28.3 stds from any mode): no high-quality sample → 0, 0, NaN;
+    3: exact target samples: 25 modes, KL below the χ²₂₄ bound."""
     t = grid()
-    real = t.sample(2000, 21)
-    same = precision_recall(real, t.sample(2000, 22))
-    dc_same = density_coverage(real, t.sample(2000, 22))
-    assert min(same) >= 0.9 and min(dc_same) >= 0.9
-    dropped = sub_mixture(t, list(range(5, 25))).sample(2000, 23)
-    pr = precision_recall(real, dropped)
-    dc = density_coverage(real, dropped)
-    assert pr.precision >= 0.9 and dc.density >= 0.9
-    assert 0.74 <= pr.recall <= 0.82
-    assert 0.74 <= dc.coverage <= 0.82
-    # recall cannot exceed the real mass on the kept modes (no real point of a dropped mode is in)
-    kept = (nearest_mode(real, t)[0] >= 5).double().mean().item()
-    assert pr.recall <= kept and dc.coverage <= kept
+    n = 5000
+    dropped = [0, 6, 12, 18, 24]
+    keep = [k for k in range(25) if k not in dropped]
+    x = torch.stack([
+        sub_mixture(t, keep).sample(n, 11),
+        t.centres[7].float().repeat(n, 1),
+        torch.tensor([1.0, -1.0]).repeat(n, 1),
+        t.sample(n, 3),
+    ])
+    r = assert_batched_matches(x, t)
+    modes, frac, kl, counts = (r[k] for k in ("modes_captured", "high_quality_fraction", "reverse_kl", "mode_counts"))
+    assert modes.tolist() == [20, 1, 0, 25]
+    assert counts[0, dropped].tolist() == [0] * 5
+    assert abs(float(frac[0]) - (1 - P_TAIL_3STD_2D)) < hq_tolerance(n)
+    n_hq = int(counts[0].sum())
+    assert math.log(1.25) <= float(kl[0]) <= math.log(1.25) + kl_bound(n_hq, 20)
+    assert counts[1].tolist() == [n if k == 7 else 0 for k in range(25)] and float(frac[1]) == 1.0
+    assert float(kl[1]) == pytest.approx(math.log(25), rel=1e-14)
+    assert float(frac[2]) == 0.0 and math.isnan(float(kl[2]))
+    assert 0.0 <= float(kl[3]) <= kl_bound(int(counts[3].sum()), 25)
 
 
-def test_knn_metrics_do_not_depend_on_chunking(monkeypatch):
+def test_batched_zero_weight_mode_gives_inf():
+    t = isotropic_mixture([[0.0, 0.0], [5.0, 0.0]], std=0.1, weights=[1.0, 0.0])
+    x = torch.tensor([[[5.0, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 0.1]]])
+    r = mode_metrics_batched(x, t)
+    assert r["reverse_kl"].tolist() == [math.inf, 0.0]
+
+
+def test_reverse_kl_is_never_negative():
+    """Gibbs: KL ≥ 0. Weights (3, 2, 1)/6 as the target stores them (each rounded up by an ulp)
+    and p̂ = (3, 2, 1)/6 from the counts: every term p log(p/w) rounds to a tiny negative number
+    (about −2e-16 in total, computed here in numpy), and the KL must be exactly 0, not that."""
+    t = isotropic_mixture([[0.0, 0.0], [5.0, 0.0], [0.0, 5.0]], std=0.1,
+                          weights=torch.tensor([3.0, 2.0, 1.0], dtype=torch.float64) / 6)
+    w, p = t.weights.numpy(), np.array([3, 2, 1]) / 6
+    assert np.sum(p * np.log1p((p - w) / w)) < 0  # the case really needs the clamp
+    x = torch.tensor([[0.0, 0.0]] * 3 + [[5.0, 0.0]] * 2 + [[0.0, 5.0]])
+    assert mode_metrics(x, t).reverse_kl == 0.0
+    assert mode_metrics_batched(x[None], t)["reverse_kl"].tolist() == [0.0]
+
+
+def test_batched_does_not_depend_on_chunking(monkeypatch):
+    """Every sample's nearest mode is computed from its own row, and counts are integers: any
+    chunking gives identical results (chunk_size 1, 7, 333 of n = 1,000, and a patched budget)."""
+    t = ring()
+    x = t.sample(3000, 8).view(3, 1000, 2) * torch.tensor([1.0, 1.025, 2.0]).view(3, 1, 1)
+    ref = mode_metrics_batched(x, t)
+    assert 0 < float(ref["high_quality_fraction"][1]) < 0.9 and math.isnan(ref["reverse_kl"][2])
+
+    def identical(got):
+        for key in ref:
+            torch.testing.assert_close(got[key], ref[key], rtol=0, atol=0, equal_nan=True)
+
+    for chunk in (1, 7, 333):
+        identical(mode_metrics_batched(x, t, chunk_size=chunk))
+    monkeypatch.setattr(chunks, "CHUNK_ELEMENTS", 3 * 8 * 2 * 50)  # 50 samples per member per chunk
+    identical(mode_metrics_batched(x, t))
+    assert torch.equal(nearest_mode(x[0], t)[0], nearest_mode(x[0], t, chunk_size=1000)[0])
+
+
+def test_batched_non_finite_samples_are_never_high_quality():
+    """No error and no host sync for NaN/inf (checking values would synchronise): such samples are
+    not high quality, a member made of them gets (0, 0, NaN), the others are unaffected."""
     t = grid()
-    real, fake = t.sample(300, 1), sub_mixture(t, list(range(10))).sample(250, 2)
-    x = t.sample(1000, 3) * 1.2
-    ref = (precision_recall(real, fake, k=3), density_coverage(real, fake, k=3), nearest_mode(x, t))
-    # 66 rows of 300 per chunk (4 full chunks and a short one); 400 rows of 1000 for nearest_mode
-    monkeypatch.setattr(metrics, "_CHUNK_ELEMENTS", 20_000)
-    got = (precision_recall(real, fake, k=3), density_coverage(real, fake, k=3), nearest_mode(x, t))
-    assert got[0] == ref[0] and got[1] == ref[1]
-    assert torch.equal(got[2][0], ref[2][0]) and torch.equal(got[2][1], ref[2][1])
+    x = t.sample(600, 2).view(3, 200, 2).clone()
+    clean = x.clone()
+    x[0, :10] = float("nan")
+    x[0, 10:20, 1] = float("inf")
+    x[1] = float("nan")
+    r = mode_metrics_batched(x, t)
+    assert r["modes_captured"][1] == 0 and r["high_quality_fraction"][1] == 0 and math.isnan(r["reverse_kl"][1])
+    ref = mode_metrics(clean[0, 20:], t)
+    assert tuple(r["mode_counts"][0].tolist()) == ref.mode_counts
+    assert float(r["high_quality_fraction"][0]) == sum(ref.mode_counts) / 200
+    assert tuple(r["mode_counts"][2].tolist()) == mode_metrics(clean[2], t).mode_counts
 
 
-@pytest.mark.parametrize("fn", [precision_recall, density_coverage])
-def test_knn_metrics_validate(fn):
-    x = torch.zeros(10, 2)
-    with pytest.raises(ValueError, match="dimension mismatch: real has dimension 2, fake has 3"):
-        fn(x, torch.zeros(10, 3))
-    with pytest.raises(ValueError, match="k must be an integer >= 1"):
-        fn(x, x, k=0)
-    with pytest.raises(ValueError, match=r"k=10 needs at least k\+1=11 points in real"):
-        fn(x, x, k=10)
-    with pytest.raises(ValueError, match="fake holds 10 non-finite"):
-        fn(x, torch.tensor([[0.0, float("nan")]] * 10))
-    with pytest.raises(ValueError, match="real is empty"):
-        fn(torch.empty(0, 2), x)
+def test_batched_runs_on_the_samples_device_without_host_sync():
+    """On the 'meta' device a tensor created on the CPU by mistake fails, and so does any read of a
+    value on the host (``.item()``, ``bool()``: "cannot be called on meta tensors"): running there
+    proves every intermediate lives on the samples' device and nothing waits for the device."""
+    x = torch.zeros(5, 300, 2, device="meta")
+    r = mode_metrics_batched(x, grid(), chunk_size=64)
+    assert {k: (v.device.type, tuple(v.shape)) for k, v in r.items()} == {
+        "modes_captured": ("meta", (5,)), "high_quality_fraction": ("meta", (5,)),
+        "reverse_kl": ("meta", (5,)), "mode_counts": ("meta", (5, 25)),
+    }
 
 
-def test_recall_needs_k_plus_one_fake_points():
-    with pytest.raises(ValueError, match=r"k=5 needs at least k\+1=6 points in fake"):
-        precision_recall(torch.randn(10, 2), torch.randn(5, 2))
+def test_batched_dtypes_give_the_same_answer():
+    """float32, float64 and integer samples: computed in float64, so a float32 cloud gives the
+    result of its exact float64 value; numpy input is accepted."""
+    t = grid(std=0.5)
+    x32 = t.sample(800, 4).view(2, 400, 2) * 1.1
+    r32 = mode_metrics_batched(x32, t)
+    r64 = mode_metrics_batched(x32.double(), t)
+    rnp = mode_metrics_batched(x32.double().numpy(), t)
+    assert all(torch.equal(r32[k], r64[k]) and torch.equal(r64[k], rnp[k]) for k in r32)
+    rg = mode_metrics_batched(x32.clone().requires_grad_(True), t)  # a generator's output as is
+    assert all(torch.equal(rg[k], r32[k]) for k in r32)
+    ri = mode_metrics_batched(torch.tensor([[[2, 2], [0, 0], [4, 4]]]), t)
+    assert ri["mode_counts"].sum() == 3 and float(ri["high_quality_fraction"][0]) == 1.0
 
 
-# -- W1 --------------------------------------------------------------------------------------
-def test_w1_to_target_known_answers():
-    t = grid()
-    y = t.sample(400, 2, dtype=torch.float64)  # exactly the cloud w1_to_target draws with seed 2
-    assert w1_to_target(y, t, n=400, seed=2) == pytest.approx(0.0, abs=1e-12)
-    # translating a cloud by v moves it exactly ‖v‖ = 5 in W1 (mean shift lower bound, identity
-    # coupling upper bound)
-    shifted = y + torch.tensor([3.0, 4.0], dtype=torch.float64)
-    assert w1_to_target(shifted, t, n=400, seed=2) == pytest.approx(5.0, rel=1e-9)
-    # same seed, same value; another target cloud gives another (positive) value
-    x = t.sample(300, 9)
-    a, b = w1_to_target(x, t, n=400, seed=0), w1_to_target(x, t, n=400, seed=0)
-    assert a == b and a > 0 and w1_to_target(x, t, n=400, seed=1) != a
+@pytest.mark.parametrize("samples,match", [
+    (torch.zeros(10, 2), r"samples must have shape \[N, n, d\] \(members, samples, dimension\), got shape \(10, 2\)"),
+    (torch.zeros(0, 5, 2), r"samples is empty \(shape \(0, 5, 2\)\)"),
+    (torch.zeros(3, 0, 2), "samples is empty"),
+    (torch.zeros(3, 5, 3), "samples has dimension 3, expected 2"),
+    (torch.zeros(3, 5, 2, dtype=torch.bool), "samples must hold real numbers, got dtype torch.bool"),
+    (torch.zeros(3, 5, 2, dtype=torch.complex64), "must hold real numbers"),
+])
+def test_batched_bad_samples_raise(samples, match):
+    with pytest.raises(ValueError, match=match):
+        mode_metrics_batched(samples, grid())
 
 
-def test_w1_to_target_sample_only_target_and_validation():
-    roll = make_target("swissroll")
-    assert 0 < w1_to_target(roll.sample(200, 1), roll, n=200) < 0.5
-    with pytest.raises(ValueError, match="n must be an integer >= 1"):
-        w1_to_target(roll.sample(10, 1), roll, n=0)
-    with pytest.raises(ValueError, match="samples has dimension 3, expected 2"):
-        w1_to_target(torch.zeros(10, 3), grid())
-    with pytest.raises(ValueError, match="seed must be an integer"):
-        w1_to_target(torch.zeros(10, 2), grid(), seed=1.5)
-    with pytest.raises(ValueError, match=r"6000 samples x n=5000 .* subsample the samples or lower n"):
-        w1_to_target(torch.zeros(6000, 2), grid(), n=5000)
+def test_batched_bad_arguments_raise():
+    x = torch.zeros(2, 5, 2)
+    for bad in (0.0, -1.0, float("nan"), float("inf"), "three"):
+        with pytest.raises(ValueError, match="threshold"):
+            mode_metrics_batched(x, grid(), bad)
+    with pytest.raises(ValueError, match="chunk_size must be an integer >= 1, got 0"):
+        mode_metrics_batched(x, grid(), chunk_size=0)
+    with pytest.raises(ValueError, match="'swissroll' has no mode centres"):
+        mode_metrics_batched(x, make_target("swissroll"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_reverse_kl_is_kl_discrete(data):
+    """Property: the device reverse KL of any histogram equals ``kl_discrete(counts/Σ, w)`` to
+    float64 rounding ((K + 8)·eps·Σ|terms|), including empty bins, zero-weight bins (inf when they
+    hold mass) and NaN for an empty histogram."""
+    k = data.draw(st.integers(1, 30))
+    w = np.array(data.draw(st.lists(st.one_of(st.just(0.0), st.floats(1e-12, 1.0)), min_size=k, max_size=k)))
+    if w.sum() == 0:
+        w[0] = 1.0
+    w = w / w.sum()
+    counts = np.array(data.draw(st.lists(st.integers(0, 10**6), min_size=k, max_size=k)))
+    got = float(metrics._reverse_kl(torch.tensor(counts)[None], torch.tensor(w))[0])
+    if counts.sum() == 0:
+        assert math.isnan(got)
+        return
+    p = counts / counts.sum()
+    ref = kl_discrete(p, w)
+    if math.isinf(ref):
+        assert got == math.inf
+        return
+    s = p > 0
+    abs_terms = float(np.sum(np.abs(p[s] * np.log(p[s] / w[s]))))
+    assert abs(got - ref) <= (k + 8) * np.finfo(np.float64).eps * abs_terms

@@ -301,6 +301,160 @@ def test_sliced_matches_pot_and_chunking(monkeypatch):
         monkeypatch.undo()
 
 
+# -- sliced W in batched torch -------------------------------------------------------------------
+def _pot_sliced(x, y, a=None, b=None, *, p, n_projections, seed):
+    """POT itself, with its own projections drawn from the seed (RandomState(seed).randn(d, L),
+    normalised)."""
+    return float(ot.sliced_wasserstein_distance(x, y, a, b, n_projections=n_projections, p=p, seed=seed))
+
+
+SLICED_CASES = [  # (n, m, d, weighted a, weighted b, p, offset)
+    (40, 40, 2, False, False, 1, 0.0),
+    (40, 40, 2, False, False, 2, 0.0),
+    (40, 25, 2, False, False, 1, 0.0),
+    (40, 25, 3, False, False, 2, 0.0),
+    (31, 31, 2, True, True, 1, 0.0),
+    (31, 17, 2, True, False, 2, 0.0),
+    (12, 29, 4, False, True, 1.5, 0.0),
+    (50, 50, 1, False, False, 1, 0.0),
+    (64, 48, 2, False, False, 1, 1e3),
+    (1, 7, 2, False, False, 2, 0.0),
+]
+
+
+@pytest.mark.parametrize("n,m,d,wa,wb,p,offset", SLICED_CASES)
+def test_sliced_matches_pot_directly(n, m, d, wa, wb, p, offset):
+    """The torch implementation against POT's ``ot.sliced_wasserstein_distance`` with the same
+    seed: equal and unequal sizes, uniform and weighted, p = 1, 1.5, 2, d = 1 to 4, far from the
+    origin; 1e-12 relative (both are exact up to float64 rounding at these sizes)."""
+    rng = np.random.default_rng(n * 100 + m)
+    x = rng.normal(size=(n, d)) + offset
+    y = rng.normal(size=(m, d)) * 1.5 + 0.7 + offset
+    a = rng.dirichlet(np.ones(n)) if wa else None
+    b = rng.dirichlet(np.ones(m)) if wb else None
+    for seed in (0, 7):
+        ref = _pot_sliced(x, y, a, b, p=p, n_projections=64, seed=seed)
+        got = sliced_wasserstein(x, y, a, b, p=p, n_projections=64, seed=seed)
+        assert type(got) is float
+        assert got == pytest.approx(ref, rel=1e-12)
+
+
+def test_sliced_of_a_translation_is_the_mean_projected_shift():
+    """Known answer, independent of POT: y = x + v moves every projection by <θ, v>, so the 1-D
+    W_p is |<θ, v>| for each θ and SW_p^p = mean_l |<θ_l, v>|^p, with θ_l the normalised columns of
+    RandomState(seed).randn(d, L) (written out here)."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(300, 3))
+    v = np.array([0.5, -2.0, 1.25])
+    g = np.random.RandomState(11).randn(3, 200)
+    theta = g / np.sqrt((g**2).sum(axis=0, keepdims=True))
+    proj = np.abs(v @ theta)
+    assert sliced_wasserstein(x, x + v, p=1, n_projections=200, seed=11) == pytest.approx(proj.mean(), rel=1e-12)
+    assert sliced_wasserstein(x, x + v, p=2, n_projections=200, seed=11) == pytest.approx(
+        math.sqrt(np.mean(proj**2)), rel=1e-12)
+    # uneven sizes: a cloud and its duplicate-free half-copy is the same measure up to the shift
+    xx = np.concatenate([x, x])
+    assert sliced_wasserstein(xx, x + v, p=1, n_projections=200, seed=11) == pytest.approx(proj.mean(), rel=1e-12)
+
+
+def test_sliced_is_exact_where_pot_rounds():
+    """For n = m the 1-D W_p is mean |x_(k) − y_(k)|^p. Against that sum taken exactly (math.fsum
+    over the sorted projections), the torch value is right to 1e-14 at n = 20,000, while POT's
+    quantile grid (a cumulative sum of 1/n) drifts by about n·eps/2 relative — why the two can
+    differ by more than 1e-12 at 100,000 points (benchmarks/sliced_speed.py)."""
+    rng = np.random.default_rng(5)
+    n, L = 20_000, 4
+    x, y = rng.normal(size=(n, 2)), 1 + rng.normal(size=(n, 2)) * 2
+    g = np.random.RandomState(2).randn(2, L)
+    theta = g / np.sqrt((g**2).sum(axis=0, keepdims=True))
+    xs, ys = np.sort(x @ theta, axis=0), np.sort(y @ theta, axis=0)
+    exact = math.fsum(math.fsum(np.abs(xs[:, l] - ys[:, l])) / n for l in range(L)) / L
+    assert sliced_wasserstein(x, y, p=1, n_projections=L, seed=2) == pytest.approx(exact, rel=1e-14)
+
+
+def test_sliced_batched_equals_each_member():
+    """x [N, n, d] against y [N, m, d] or one y [m, d]: a float64 tensor [N] on x's device whose
+    entry i is the single-cloud value of member i (1e-13: a batched matmul may round a projection
+    differently by an ulp) and POT's (1e-12); weights apply to every member."""
+    rng = np.random.default_rng(8)
+    x = torch.from_numpy(rng.normal(size=(5, 40, 2)) * np.arange(1, 6)[:, None, None]).float()
+    y3 = torch.from_numpy(rng.normal(size=(5, 33, 2)) + 1.0)
+    y2 = torch.from_numpy(rng.normal(size=(40, 2)) - 0.5)
+    a = rng.dirichlet(np.ones(40))
+    for y, wa in ((y3, None), (y2, None), (y2, a)):
+        for p in (1, 2):
+            got = sliced_wasserstein(x, y, wa, p=p, n_projections=30, seed=4)
+            assert isinstance(got, torch.Tensor) and got.shape == (5,) and got.dtype == torch.float64
+            for i in range(5):
+                yi = y[i] if y.ndim == 3 else y
+                single = sliced_wasserstein(x[i], yi, wa, p=p, n_projections=30, seed=4)
+                assert float(got[i]) == pytest.approx(single, rel=1e-13)
+                ref = _pot_sliced(x[i].double().numpy(), yi.numpy(), wa, p=p, n_projections=30, seed=4)
+                assert float(got[i]) == pytest.approx(ref, rel=1e-12)
+
+
+def test_sliced_does_not_depend_on_projection_chunks(monkeypatch):
+    rng = np.random.default_rng(9)
+    x, y = torch.from_numpy(rng.normal(size=(3, 50, 2))), torch.from_numpy(rng.normal(size=(35, 2)))
+    w = rng.dirichlet(np.ones(35))
+    ref = (sliced_wasserstein(x, y, p=1, n_projections=41, seed=1), sliced_wasserstein(x, y, b=w, p=2, n_projections=41, seed=1))
+    monkeypatch.setattr(W, "_SLICED_CHUNK_ELEMENTS", 3 * (50 + 35) * 4)  # chunks of 4 projections
+    got = (sliced_wasserstein(x, y, p=1, n_projections=41, seed=1), sliced_wasserstein(x, y, b=w, p=2, n_projections=41, seed=1))
+    for r, g in zip(ref, got):
+        torch.testing.assert_close(g, r, rtol=1e-14, atol=0)
+
+
+def test_sliced_batched_non_finite_member_is_nan():
+    """Batched input is not inspected on the host (no sync): a member holding NaN or inf gets NaN,
+    the others their value."""
+    rng = np.random.default_rng(10)
+    x = torch.from_numpy(rng.normal(size=(4, 30, 2)))
+    y = torch.from_numpy(rng.normal(size=(20, 2)))
+    clean = sliced_wasserstein(x, y, n_projections=10)
+    x[1, 3, 0] = float("nan")
+    x[2, 0, 1] = float("inf")
+    got = sliced_wasserstein(x, y, n_projections=10)
+    assert torch.isnan(got[1]) and torch.isnan(got[2])
+    assert got[0] == clean[0] and got[3] == clean[3]
+    y3 = torch.from_numpy(rng.normal(size=(4, 20, 2)))
+    y3[3, 0, 0] = -float("inf")
+    assert torch.isnan(sliced_wasserstein(x, y3, n_projections=10)).tolist() == [False, True, True, True]
+    # equal sizes in 1-D: the arithmetic alone would give +inf (mean |x − inf|): the value is still NaN
+    x1, y1 = torch.from_numpy(rng.normal(size=(2, 30, 1))), torch.from_numpy(rng.normal(size=(2, 30, 1)))
+    y1[1, 0, 0] = float("inf")
+    got = sliced_wasserstein(x1, y1, n_projections=4)
+    assert torch.isfinite(got[0]) and torch.isnan(got[1])
+
+
+def test_sliced_batched_stays_on_the_device_without_host_sync():
+    """On the 'meta' device (no values: any host read or CPU-created tensor fails) the batched
+    computation runs through for equal and unequal sizes and weights (given on the host, where
+    they are validated, then moved), and returns [N] there."""
+    x = torch.zeros(3, 50, 2, device="meta")
+    for y, b in ((torch.zeros(40, 2, device="meta"), None), (torch.zeros(3, 50, 2, device="meta"), None),
+                 (torch.zeros(40, 2, device="meta"), np.full(40, 1 / 40))):
+        got = sliced_wasserstein(x, y, b=b, n_projections=8)
+        assert got.device.type == "meta" and got.shape == (3,) and got.dtype == torch.float64
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: sliced_wasserstein(np.zeros((3, 4, 2)), np.zeros((2, 4, 2))), "x holds 3 clouds but y holds 2"),
+    (lambda: sliced_wasserstein(np.zeros((3, 4, 2)), np.zeros((4, 3))), "dimension mismatch: x has dimension 2, y has 3"),
+    (lambda: sliced_wasserstein(np.zeros((3, 0, 2)), np.zeros((4, 2))), r"x is empty \(shape \(3, 0, 2\)\)"),
+    (lambda: sliced_wasserstein(np.zeros((3, 4, 2)), np.zeros((0, 2))), "y is empty"),
+    (lambda: sliced_wasserstein(np.zeros((3, 4, 2)), np.zeros(4)), r"y must have shape \[N, m, d\] or \[m, d\]"),
+    (lambda: sliced_wasserstein(np.zeros((4, 2)), np.zeros((3, 4, 2))), r"x must have shape \[N, n, d\]"),
+    (lambda: sliced_wasserstein(np.zeros((3, 4, 2), dtype=bool), np.zeros((4, 2))), "x must hold real numbers"),
+    (lambda: sliced_wasserstein(torch.zeros(3, 4, 2, device="meta"), torch.zeros(4, 2)), "x is on meta but y is on cpu"),
+    (lambda: sliced_wasserstein(np.zeros((3, 4, 2)), np.zeros((5, 2)), a=np.full(5, 0.2)), "a has 5 entries, expected 4"),
+    (lambda: sliced_wasserstein(np.zeros((3, 4, 2)), np.zeros((5, 2)), p=0.5), "p must be >= 1"),
+    (lambda: sliced_wasserstein(np.zeros((3, 4, 2)), np.zeros((5, 2)), seed=-1), "seed must be an integer >= 0"),
+])
+def test_sliced_batched_bad_input_raises(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
 def test_wasserstein_1d_p2_matches_quantiles_and_lp():
     rng = np.random.default_rng(3)
     u, v = rng.normal(size=200), rng.exponential(size=200)
