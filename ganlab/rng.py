@@ -122,10 +122,11 @@ class Streams:
         self.n = len(seeds)
 
     def bits(self, purpose: str, step: int, sub: int, count: int) -> torch.Tensor:
-        if not 0 <= step <= MAX_STEP:
-            raise ValueError(f"step must lie in [0, {MAX_STEP}], got {step}")
-        if not 0 <= sub <= MASK32:
-            raise ValueError(f"sub must lie in [0, {MASK32}], got {sub}")
+        if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= MAX_STEP:
+            raise ValueError(f"step must be an integer in [0, {MAX_STEP}], got {step!r}")
+        if isinstance(sub, bool) or not isinstance(sub, int) or not 0 <= sub <= MASK32:
+            raise ValueError(f"sub must be an integer in [0, {MASK32}], got {sub!r}")
+        check_int("count", count, minimum=0)
         blocks = -(-count // 4)
         j = torch.arange(blocks, dtype=torch.int64, device=self.device)[None, :]
         words = philox4x32((j, sub, step, purpose_id(purpose)), self._key)
@@ -133,7 +134,8 @@ class Streams:
 
     def uniform(self, purpose: str, step: int, sub: int, shape: Sequence[int],
                 dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """U(0, 1) [N, *shape]: (w + ½)/2³² in float64 (never 0 or 1 there), then cast."""
+        """U(0, 1) [N, *shape]: (w + ½)/2³² in float64 (never 0 or 1 there), then cast (in float32
+        the largest 128 words round to exactly 1.0: use float64 where log(1 − u) is taken)."""
         count = math.prod(shape)
         u = (self.bits(purpose, step, sub, count).to(torch.float64) + 0.5) * 2.0**-32
         return u.reshape(self.n, *shape).to(dtype)
@@ -151,10 +153,13 @@ class Streams:
 
     def categorical(self, purpose: str, step: int, sub: int, shape: Sequence[int],
                     cumulative: torch.Tensor) -> torch.Tensor:
-        """Indices k [N, *shape] with P(k) = w_k, by inverting the cumulative weights (float64,
-        last entry 1): the first k with u < cumulative[k]."""
+        """Indices k [N, *shape] with P(k) = w_k, by inverting the cumulative weights (float64):
+        the first k with u < cumulative[k] / cumulative[-1]. The division makes the last entry and
+        every entry after the last positive weight exactly 1 > u, so a zero weight at the end is
+        never drawn even when the cumulative sum rounds below 1."""
         u = self.uniform(purpose, step, sub, shape, torch.float64)
-        idx = torch.searchsorted(cumulative.to(u.device, torch.float64), u.reshape(self.n, -1), right=True)
+        cum = cumulative.to(u.device, torch.float64)
+        idx = torch.searchsorted(cum / cum[-1], u.reshape(self.n, -1), right=True)
         return idx.clamp_(max=cumulative.numel() - 1).reshape(self.n, *shape)
 
     def permutation(self, purpose: str, step: int, sub: int, size: int) -> torch.Tensor:

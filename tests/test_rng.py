@@ -394,10 +394,10 @@ def test_bad_seeds_raise(seeds, match):
 
 
 @pytest.mark.parametrize("call,match", [
-    (lambda s: s.bits("noise", -1, 0, 4), r"step must lie in \[0, 4294967295\], got -1"),
-    (lambda s: s.bits("noise", 2**32, 0, 4), "step must lie in .*got 4294967296"),
-    (lambda s: s.uniform("noise", 0, -1, (4,)), r"sub must lie in \[0, 4294967295\], got -1"),
-    (lambda s: s.normal("noise", 0, 2**32, (4,)), "sub must lie in .*got 4294967296"),
+    (lambda s: s.bits("noise", -1, 0, 4), r"step must be an integer in \[0, 4294967295\], got -1"),
+    (lambda s: s.bits("noise", 2**32, 0, 4), "step must be an integer in .*got 4294967296"),
+    (lambda s: s.uniform("noise", 0, -1, (4,)), r"sub must be an integer in \[0, 4294967295\], got -1"),
+    (lambda s: s.normal("noise", 0, 2**32, (4,)), "sub must be an integer in .*got 4294967296"),
     (lambda s: s.bits("", 0, 0, 4), "purpose must be a non-empty string, got ''"),
     (lambda s: s.permutation(None, 0, 0, 4), "purpose must be a non-empty string, got None"),
 ])
@@ -411,3 +411,21 @@ def test_bad_derive_seed_raises():
         derive_seed(-3, "x")
     with pytest.raises(ValueError, match="seed must be at most"):
         torch_generator(2**63, "x")
+
+
+def test_a_trailing_zero_weight_is_never_drawn_when_the_cumsum_rounds_low():
+    """Cumulative weights ending at 0.9999999999999999 (a rounded sum) with a zero last weight:
+    the largest uniforms must still map to the last positive category."""
+    cum = torch.tensor([0.5, 1 - 2**-53, 1 - 2**-53], dtype=torch.float64)
+    k = Streams([0]).categorical("t", 0, 0, (200_000,), cum)
+    assert int(k.max()) == 1
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(step=1.0), "step must be an integer"), (dict(sub=2.5), "sub must be an integer"),
+    (dict(count=-1), "count must be an integer >= 0"),
+])
+def test_bits_refuses_non_integer_addresses(kw, match):
+    args = dict(purpose="p", step=0, sub=0, count=4) | kw
+    with pytest.raises(ValueError, match=match):
+        Streams([0]).bits(**args)
