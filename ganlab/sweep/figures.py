@@ -382,7 +382,8 @@ def replay(entry: Entry, *, seed: int | None = None, member: int | None = None, 
 def frame_metrics(bg: "Background", x: np.ndarray) -> dict[str, float]:
     """Modes captured, high-quality % and exact W1 (to as many target samples, a fixed draw) of
     one frame; NaN for non-finite samples."""
-    from ..metrics.modes import mode_metrics, w1_to_target
+    from ..metrics.modes import mode_metrics
+    from ..metrics.wasserstein import w1_to_target
 
     if not np.isfinite(x).all():
         return {"modes_captured": math.nan, "high_quality_pct": math.nan, "w1": math.nan}
