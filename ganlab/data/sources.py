@@ -114,9 +114,10 @@ class _Epochs:
         if per_epoch == 0:
             raise ValueError(f"the data set has {self.size} samples, fewer than one batch of {n}")
         epoch, pos = divmod(step * self.draws_per_step + sub, per_epoch)
+        key = (epoch, id(streams))  # a source may serve several trainers (streams) at once
         cached = getattr(self, "_perm", None)
-        if cached is None or cached[0] != epoch:
-            self._perm = cached = (epoch, streams.permutation("epoch", epoch, 0, self.size))
+        if cached is None or cached[0] != key:
+            self._perm = cached = (key, streams.permutation("epoch", epoch, 0, self.size))
         return cached[1][:, pos * n:(pos + 1) * n]  # [N, n]
 
 

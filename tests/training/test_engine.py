@@ -319,6 +319,7 @@ def test_diverged_member_is_reported_frozen_and_others_continue():
     assert torch.equal(t.params_g["w0"][1], frozen)
     assert [r["alive"] for r in rows] == [True, False, True]
     assert math.isnan(rows[1]["modes_captured"])
+    assert math.isnan(rows[1]["d_loss"]) and math.isfinite(rows[0]["d_loss"])  # no finite step since the last look
     for k in t.params_g:
         assert torch.equal(t.params_g[k][[0, 2]], ref.params_g[k])
     for _ in range(3):

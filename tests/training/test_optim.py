@@ -71,3 +71,15 @@ def test_reset_members_zeroes_only_their_state():
     opt.step([torch.ones(2, 3, dtype=torch.float64)])
     opt.reset_members(torch.tensor([True, False]))
     assert opt.state["exp_avg"][0][0].abs().max() == 0 and opt.state["exp_avg"][0][1].abs().min() > 0
+
+
+def test_a_transposed_gradient_is_applied_element_for_element():
+    """Gradients can come back in another memory layout (through a gradient penalty, transposed):
+    the update must pair each gradient entry with its own parameter entry."""
+    g = torch.Generator().manual_seed(2)
+    w = torch.randn(2, 3, 4, generator=g, dtype=torch.float64)
+    ref = w.clone()
+    grad = torch.randn(2, 4, 3, generator=g, dtype=torch.float64).transpose(1, 2)  # non-contiguous [2, 3, 4]
+    OPTIMIZERS["adam"]([w], torch.full((2,), 0.1, dtype=torch.float64), **HYPER).step([grad])
+    OPTIMIZERS["adam"]([ref], torch.full((2,), 0.1, dtype=torch.float64), **HYPER).step([grad.contiguous()])
+    assert torch.equal(w, ref)

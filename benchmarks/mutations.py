@@ -1,9 +1,10 @@
-"""Mutation check of the theory and ``ganlab verify``: plant plausible one-line slips, one at a time,
-in a temporary copy of the package, and check that the tests or ``ganlab verify`` catch each.
+"""Mutation check of the theory, the training engine and ``ganlab verify``: plant plausible one-line
+slips, one at a time, in a temporary copy of the package, and check that the tests or
+``ganlab verify`` catch each.
 
-    python benchmarks/mutations_theory.py              # every slip, a table, exit 1 if one escapes
-    python benchmarks/mutations_theory.py --only tv    # slips whose name contains "tv"
-    python benchmarks/mutations_theory.py --list
+    python benchmarks/mutations.py              # every slip, a table, exit 1 if one escapes
+    python benchmarks/mutations.py --only tv    # slips whose name contains "tv"
+    python benchmarks/mutations.py --list
 
 Each slip replaces one exact snippet of one file (it must occur exactly once, so a slip whose
 code has moved is reported as stale instead of silently testing nothing) and names the test files
@@ -112,8 +113,68 @@ SLIPS: list[Slip] = [
          "interp = (a * real + (1 - a) * fake)", "interp = (a * fake + (1 - a) * real)",
          (), ("losses",)),
     Slip("mode metrics: reverse KL as KL(w || p_hat)", "ganlab/metrics/modes.py",
-         "(p * np.log(p / w)).tolist()", "(w * np.log(w / p)).tolist()",
-         (), ("mode_metrics",)),
+         "p * torch.log1p((p - weights) / weights)", "weights * torch.log1p((weights - p) / p)",
+         ("tests/metrics/test_modes.py",), ("mode_metrics",)),
+]
+
+# -- the training engine: each slip against the losses' written formulas, the independent reference
+# loop (tests/training/test_engine.py) and the engine's own guarantees --------------------------------
+E = "tests/training/"
+REF = E + "test_engine.py::test_member_equals_the_reference_loop"
+SLIPS += [
+    Slip("non-saturating G loss: sign flipped", "ganlab/training/losses.py",
+         "return _mean(F.softplus(-fake_logits))", "return -_mean(F.softplus(-fake_logits))",
+         (E + "test_losses.py", REF), ("losses",)),
+    Slip("non-saturating G loss replaced by the minimax form", "ganlab/training/losses.py",
+         '"nonsaturating": generator_loss_nonsaturating}', '"nonsaturating": generator_loss_minimax}',
+         (E + "test_losses.py", REF)),
+    Slip("GAN D loss: real term with the wrong sign", "ganlab/training/losses.py",
+         "return _mean(F.softplus(-real_logits)) + _mean(F.softplus(fake_logits))",
+         "return _mean(F.softplus(real_logits)) + _mean(F.softplus(fake_logits))",
+         (E + "test_losses.py", REF), ("losses",)),
+    Slip("WGAN critic loss with the wrong sign", "ganlab/training/losses.py",
+         "return _mean(fake_scores) - _mean(real_scores)", "return _mean(real_scores) - _mean(fake_scores)",
+         (E + "test_losses.py", REF), ("losses",)),
+    Slip("gradient-penalty weight ignored in the step", "ganlab/training/regularisers.py",
+         'return t.hyper["gp_lambda"].to(gp.dtype) * gp', "return gp",
+         (REF, E + "test_engine.py::test_grid_member_equals_its_solo_run")),
+    Slip("one unrolled step too few", "ganlab/training/engine.py",
+         "for _ in range(m.unroll):", "for _ in range(max(m.unroll - 1, 0)):",
+         (E + "test_engine.py::test_unrolled_loss_takes_k_discriminator_updates", REF)),
+    Slip("Adam: beta1 and beta2 swapped", "ganlab/training/optim.py",
+         "lr=lr, beta1=b1, beta2=b2,", "lr=lr, beta1=b2, beta2=b1,",
+         (E + "test_optim.py", REF)),
+    Slip("unrolled Adam without its first-moment bias correction", "ganlab/training/optim.py",
+         "return p - member_view(lr, p) * (m / (1 - b1**t)) / denom", "return p - member_view(lr, p) * m / denom",
+         (E + "test_optim.py", REF)),
+    Slip("Adam: a learning-rate grid applies the first rate to every member", "ganlab/training/optim.py",
+         "ps = self._slices(self.params, members)", "ps = self._slices(self.params, members); lr = self._groups[0][0]",
+         (E + "test_optim.py", E + "test_engine.py::test_grid_member_equals_its_solo_run")),
+    Slip("weight clipping not applied", "ganlab/training/regularisers.py",
+         "torch.minimum(torch.maximum(p, -c), c, out=p)", "pass",
+         (E + "test_engine.py::test_weight_clipping_bounds_every_critic_parameter_per_member", REF)),
+    Slip("packing: slots taken from consecutive rows", "ganlab/training/engine.py",
+         "return x.view(n, m, rows // m, *shape).transpose(1, 2).reshape(n, rows // m, m * shape[0], *shape[1:])",
+         "return x.view(n, rows // m, m, *shape).reshape(n, rows // m, m * shape[0], *shape[1:])",
+         (REF,)),
+    Slip("simultaneous update: D applied before G's gradient", "ganlab/training/schedules.py",
+         "    if t.trains_generator:\n        params_d = t.unrolled_discriminator",
+         "    t.update_d(d_grads)\n    if t.trains_generator:\n        params_d = t.unrolled_discriminator",
+         (REF,)),
+    Slip("a diverged member keeps learning", "ganlab/training/engine.py",
+         "self.alive = self.alive & finite", "self.alive = self.alive",
+         (E + "test_engine.py::test_diverged_member_is_reported_frozen_and_others_continue",)),
+    Slip("one gradient-penalty alpha per batch, not per sample", "ganlab/training/regularisers.py",
+         'alpha = t.streams.uniform("gp-alpha", step, sub, (real.shape[1],), real.dtype)',
+         'alpha = t.streams.uniform("gp-alpha", step, sub, (1,), real.dtype).expand(-1, real.shape[1])',
+         (REF,)),
+    Slip("streams keyed by member position instead of seed", "ganlab/rng.py",
+         "s = torch.tensor(seeds, dtype=torch.int64, device=self.device)[:, None]",
+         "s = torch.arange(len(seeds), dtype=torch.int64, device=self.device)[:, None]",
+         ("tests/test_rng.py", E + "test_engine.py::test_member_is_bit_identical_for_any_n")),
+    Slip("running loss sums count diverged members", "ganlab/training/engine.py",
+         "ok = self.alive.to(torch.float64)", "ok = torch.ones_like(self.alive, dtype=torch.float64)",
+         (E + "test_engine.py::test_diverged_member_is_reported_frozen_and_others_continue",)),
 ]
 
 
