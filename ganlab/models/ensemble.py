@@ -107,7 +107,7 @@ def normal_init(std: float = 0.02) -> ModuleInit:
 
     def initialise(module: nn.Module, g: torch.Generator) -> None:
         for m in module.modules():
-            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)) or type(m).__name__ == "Dense":
                 nn.init.normal_(m.weight, 0.0, std, generator=g)
                 if getattr(m, "bias", None) is not None:
                     nn.init.zeros_(m.bias)

@@ -12,8 +12,9 @@ and float64 a member is bit-identical to a run of that member alone, for any N
 
 A training step makes no device→host copy: losses, the divergence mask and the running loss sums
 stay on the device, and the host looks at them only at evaluation time. A member whose loss turns
-NaN or inf stops learning at once (its learning rates become 0); at the next evaluation it is
-reported and put back to its weights at the previous evaluation, where it stays.
+NaN or inf is masked out at once (its loss weighs 0 in the gradient); at the next evaluation it is
+reported and put back to its weights at the previous evaluation with a zeroed optimizer state,
+where its zero gradients keep it.
 """
 
 from __future__ import annotations
@@ -229,23 +230,26 @@ class Trainer:
         m = self.cfg.method
         return LOSSES[m.loss].generator[m.generator_loss](self.discriminate(params_d, fake, self.fake_labels(step, sub)))
 
+    def _gradients(self, loss: torch.Tensor, params: Params) -> list[torch.Tensor]:
+        """Gradients of Σ_i alive_i · loss_i: a frozen member gets exactly zero gradients (its own
+        loss times 0; finite, since it sits at finite snapshot weights), the others their own."""
+        return list(torch.autograd.grad((loss * self.alive).sum(), list(params.values())))
+
     def d_gradients(self, params_d: Params, real, fake, step: int, sub: int):
         loss = self.d_loss(params_d, real, fake, step, sub)
-        grads = torch.autograd.grad(loss.sum(), list(params_d.values()))
-        return loss.detach(), list(grads)
+        return loss.detach(), self._gradients(loss, params_d)
 
     def g_gradients(self, params_d: Params, fake: torch.Tensor, step: int, sub: int):
         loss = self.g_loss(params_d, fake, step, sub)
-        grads = torch.autograd.grad(loss.sum(), list(self.params_g.values()))
-        return loss.detach(), list(grads)
+        return loss.detach(), self._gradients(loss, self.params_g)
 
     def update_d(self, grads: list[torch.Tensor]) -> None:
-        self.opt_d.step(grads, self.alive)
+        self.opt_d.step(grads)
         for reg in self.regularisers:
             reg.after_update(self)
 
     def update_g(self, grads: list[torch.Tensor]) -> None:
-        self.opt_g.step(grads, self.alive)
+        self.opt_g.step(grads)
 
     def unrolled_discriminator(self, real: torch.Tensor, fake: torch.Tensor, step: int, sub: int) -> Params:
         """θ_D after K updates on (real, fake), each a function of θ_G through ``fake`` (Metz et al.
@@ -256,7 +260,7 @@ class Trainer:
         second = m.unroll_order == "second"
         params = dict(self.params_d)
         states = [self.opt_d.functional_state(i) for i in range(len(params))]
-        lr = self.opt_d.effective_lr(self.alive)
+        lr = self.opt_d.lr
         for _ in range(m.unroll):
             loss = self.d_loss(params, real, fake if second else fake.detach(), step, sub)
             grads = torch.autograd.grad(loss.sum(), list(params.values()), create_graph=second)

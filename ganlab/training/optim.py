@@ -1,5 +1,9 @@
 """Optimizers for batched parameters, with one value of each hyperparameter per member.
 
+A frozen member (one that diverged) is kept still by its zero gradients — the engine multiplies
+each member's loss by its alive flag — and its state zeroed when it is frozen (``reset_members``):
+with m = v = 0 and g = 0 every update below is exactly 0.
+
 A stacked parameter [N, ...] holds N members; torch's optimizers take one scalar learning rate per
 tensor, so a grid over learning rates needs these. Every hyperparameter is a tensor [N] on the
 run's device and the step count is a Python int shared by the members, so a step makes no host
@@ -42,17 +46,10 @@ class BatchedOptimizer:
         self.t = 0
         self.state = {k: [torch.zeros_like(p) for p in params] for k in self.state_keys}
 
-    def effective_lr(self, active: torch.Tensor | None) -> torch.Tensor:
-        """lr_i, or 0 for members not in ``active`` (a bool mask [N] on the device): a member that
-        diverged stops learning at once, without a host round trip."""
-        return self.lr if active is None else self.lr * active
+        self._lr_views = [member_view(lr, p) for p in params]
 
-    def _lr_views(self, active: torch.Tensor | None) -> list[torch.Tensor]:
-        lr = self.effective_lr(active)
-        return [member_view(lr, p) for p in self.params]
-
-    def step(self, grads: list[torch.Tensor], active: torch.Tensor | None = None) -> None:
-        """One update from ``grads``; members outside ``active`` keep their weights (lr 0)."""
+    def step(self, grads: list[torch.Tensor]) -> None:
+        """One update from ``grads``."""
         raise NotImplementedError
 
     def functional_step(self, p: torch.Tensor, g: torch.Tensor, state: dict[str, Any], lr: torch.Tensor):
@@ -87,9 +84,7 @@ class Adam(BatchedOptimizer):
 
     The step is torch's fused Adam kernel (one pass over each tensor; measured 5–10× faster than
     the same formula as separate foreach ops on CPU), called once per distinct learning rate: on
-    the whole stacked tensors when every member has the same one, else on the members' slices.
-    Members outside ``active`` get zero gradients (their state is zeroed when they are frozen, so
-    they stay where they are)."""
+    the whole stacked tensors when every member has the same one, else on the members' slices."""
 
     state_keys = ("exp_avg", "exp_avg_sq")
 
@@ -104,11 +99,9 @@ class Adam(BatchedOptimizer):
         return tensors if members is None else [t[i] for t in tensors for i in members]
 
     @torch.no_grad()
-    def step(self, grads: list[torch.Tensor], active: torch.Tensor | None = None) -> None:
+    def step(self, grads: list[torch.Tensor]) -> None:
         self.t += 1
         (b1, b2), eps = self.hyper["betas"], self.hyper["eps"]
-        if active is not None:
-            grads = [torch.where(active.view(-1, *[1] * (g.ndim - 1)), g, 0.0) for g in grads]
         # the fused kernel walks parameter, gradient and state in memory order: they must share a
         # layout (a gradient through a gradient penalty can come back transposed)
         grads = [g if g.stride() == p.stride() else g.contiguous() for g, p in zip(grads, self.params)]
@@ -135,7 +128,7 @@ class RMSprop(BatchedOptimizer):
     state_keys = ("square_avg",)
 
     @torch.no_grad()
-    def step(self, grads: list[torch.Tensor], active: torch.Tensor | None = None) -> None:
+    def step(self, grads: list[torch.Tensor]) -> None:
         self.t += 1
         alpha, eps = self.hyper["rmsprop_alpha"], self.hyper["eps"]
         s = self.state["square_avg"]
@@ -144,7 +137,7 @@ class RMSprop(BatchedOptimizer):
         denom = torch._foreach_sqrt(s)
         torch._foreach_add_(denom, eps)
         update = torch._foreach_div(grads, denom)
-        torch._foreach_mul_(update, self._lr_views(active))
+        torch._foreach_mul_(update, self._lr_views)
         torch._foreach_sub_(self.params, update)
 
     def functional_step(self, p, g, state, lr):
@@ -157,9 +150,9 @@ class SGD(BatchedOptimizer):
     """p ← p − lr_i · g."""
 
     @torch.no_grad()
-    def step(self, grads: list[torch.Tensor], active: torch.Tensor | None = None) -> None:
+    def step(self, grads: list[torch.Tensor]) -> None:
         self.t += 1
-        update = torch._foreach_mul(grads, self._lr_views(active))
+        update = torch._foreach_mul(grads, self._lr_views)
         torch._foreach_sub_(self.params, update)
 
     def functional_step(self, p, g, state, lr):

@@ -56,13 +56,18 @@ def test_functional_step_equals_the_in_place_step(name):
 
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
-def test_inactive_members_keep_their_weights(name):
-    """A member outside ``active`` gets learning rate 0: its weights do not move (the others do)."""
+def test_a_reset_member_with_zero_gradients_keeps_its_weights(name):
+    """How the engine freezes a member: its state zeroed, its gradients 0 from then on — its
+    weights must not move at all (the others do)."""
     w = torch.ones(3, 2, dtype=torch.float64)
     opt = OPTIMIZERS[name]([w], torch.full((3,), 0.1, dtype=torch.float64), **HYPER)
-    opt.step([torch.ones(3, 2, dtype=torch.float64)], torch.tensor([True, False, True]))
-    assert torch.equal(w[1], torch.ones(2, dtype=torch.float64))
-    assert (w[[0, 2]] < 1).all()
+    opt.step([torch.ones(3, 2, dtype=torch.float64)])
+    frozen = w[1].clone()
+    opt.reset_members(torch.tensor([False, True, False]))
+    for _ in range(3):
+        opt.step([torch.tensor([[1.0, 1.0], [0.0, 0.0], [1.0, 1.0]], dtype=torch.float64)])
+    assert torch.equal(w[1], frozen)
+    assert (w[[0, 2]] < frozen.min()).all()
 
 
 def test_reset_members_zeroes_only_their_state():
