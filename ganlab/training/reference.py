@@ -104,6 +104,9 @@ class ReferenceGAN:
         else:  # the critic maximises E f(x) − E f(G(z))
             loss = lf.mean() - lr_.mean()
         if m.gp_lambda:
+            if alpha is None or alpha.shape != (real_p.shape[0],):
+                raise ValueError(f"the gradient penalty takes one α per (packed) sample: {real_p.shape[0]} expected, "
+                                 f"got shape {None if alpha is None else tuple(alpha.shape)}")
             a = alpha[:, None]
             x_hat = (a * real_p + (1 - a) * fake_p).detach().requires_grad_(True)
             (g,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
