@@ -279,8 +279,8 @@ class Runtime:
     dtype: str = option("float32", "parameters and arithmetic: float32, float64, or bfloat16 (bf16 autocast "
                         "of the networks, float32 parameters)", choices=DTYPES)
     compile: bool = option(False, "torch.compile the networks' forward passes")
-    threads: int | None = option(None, f"torch CPU threads (default {DEFAULT_THREADS}: on the 2-core machines "
-                                 "we measured, one thread was as fast or faster for these small nets)")
+    threads: int = option(DEFAULT_THREADS, "torch CPU threads (the default was measured fastest for the "
+                          "presets on 2-core machines: README, Speed)")
     progress: bool = option(True, "show a progress bar")
     checkpoint_every: int = option(1000, "steps between checkpoints (also at the end and on Ctrl-C)")
     data_dir: str | None = option(None, "directory of an image data set (e.g. MNIST's IDX files)")
@@ -289,8 +289,7 @@ class Runtime:
     def __post_init__(self) -> None:
         object.__setattr__(self, "device", check_device(self.device))
         check_choice("dtype", self.dtype, DTYPES)
-        if self.threads is not None:
-            check_int("threads", self.threads)
+        check_int("threads", self.threads)
         check_int("checkpoint_every", self.checkpoint_every)
         check_int("snapshots", self.snapshots, minimum=0)
 

@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from .config import DEFAULT_THREADS, Runtime, TrainConfig, config_differences, identity_sha256
+from .config import Runtime, TrainConfig, config_differences, identity_sha256
 from .engine import Divergence, Trainer, merge_states
 from .evaluators import evaluator_keys
 from .resources import check_memory
@@ -129,9 +129,8 @@ def data_shape(cfg: TrainConfig) -> tuple[int, ...]:
 
 
 def apply_threads(runtime: Runtime) -> int:
-    n = runtime.threads or DEFAULT_THREADS
-    torch.set_num_threads(n)
-    return n
+    torch.set_num_threads(runtime.threads)
+    return runtime.threads
 
 
 def _columns(cfg: TrainConfig) -> list[str]:
