@@ -97,6 +97,12 @@ class Comm:
         if self.world > 1:
             self.dist.barrier()
 
+    def close(self) -> None:
+        """Leave the process group: a process that exits holding it can abort in gloo's threads
+        ("terminate called without an active exception", seen in CI) and fail the whole launch."""
+        if self.world > 1 and self.dist.is_initialized():
+            self.dist.destroy_process_group()  # no barrier: a process leaving on an error must not hang
+
 
 @dataclass
 class Session:
@@ -109,7 +115,10 @@ class Session:
         return self.trainer.cfg
 
     def close(self) -> None:
-        self.run.close()
+        try:
+            self.run.close()
+        finally:
+            self.comm.close()
 
     def __enter__(self) -> "Session":
         return self
