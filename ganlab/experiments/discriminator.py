@@ -66,9 +66,9 @@ class Settings:
 SETTINGS = {
     "short": Settings(steps=1000, seeds=4, width=32, batch=256, lr=3e-3, decay_steps=300, eval_samples=20_000,
                       history=(0, 50, 100, 200, 400, 700), history_samples=2000),
-    "long": Settings(steps=4000, seeds=8, width=64, batch=512, lr=2e-3, decay_steps=1000, eval_samples=100_000,
-                     history=(0, 25, 50, 100, 200, 400, 700, 1000, 2000, 3000), history_samples=10_000,
-                     widths=(1, 2, 4, 8, 16, 64)),
+    "long": Settings(steps=3000, seeds=6, width=64, batch=256, lr=2e-3, decay_steps=800, eval_samples=100_000,
+                     history=(0, 50, 100, 200, 400, 700, 1000, 2000), history_samples=10_000,
+                     widths=(1, 2, 4, 8, 16, 32)),
 }
 WIDTH_ARM = "shifted 1-D"
 

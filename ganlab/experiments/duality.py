@@ -46,9 +46,9 @@ class Settings:
 SETTINGS = {
     "short": Settings(seeds=4, gp_steps=800, clip_steps=800, clips=(0.01, 0.1), eval_samples=20_000,
                       pairs_1d=("mode-dropped 1-D",), shifts_2d=(0.4,)),
-    "long": Settings(seeds=8, gp_steps=3000, clip_steps=3000, clips=(0.003, 0.01, 0.03, 0.1, 0.3),
+    "long": Settings(seeds=6, gp_steps=2000, clip_steps=2000, clips=(0.003, 0.01, 0.03, 0.1, 0.3),
                      eval_samples=50_000, pairs_1d=("mode-dropped 1-D", "shifted 1-D", "widened 1-D"),
-                     shifts_2d=(0.2, 0.4), decay_steps=600),
+                     shifts_2d=(0.2, 0.4), decay_steps=500),
 }
 CLIP_SHIFTS = (0.2, 0.4)  # two translations of ring8 (std 0.2) along x: W1 = 0.2 and 0.4
 

@@ -32,13 +32,14 @@ class Settings:
     snapshots: tuple[int, ...]  # the four panels
     d_steps: int = 5
     lr_d: float = 3e-3
-    lr_g: float = 2e-2
+    lr_g: float = 1e-2
     start: tuple[float, float] = (1.0, -1.0)  # (w, b)
+    warmup: int = 100  # D-only updates against the initial G before step 0 (panel (a): D near D*)
 
 
 SETTINGS = {
-    "short": Settings(steps=400, snapshots=(0, 30, 100, 400)),
-    "long": Settings(steps=1000, snapshots=(0, 30, 100, 1000)),
+    "short": Settings(steps=700, snapshots=(0, 100, 250, 700)),
+    "long": Settings(steps=1500, snapshots=(0, 100, 250, 1500)),
 }
 P_DATA = mixture_1d((2.0,), (0.5,))
 GRID = torch.linspace(-4.0, 5.0, 361, dtype=torch.float64)
@@ -71,8 +72,8 @@ def _snapshot(t: Trainer, step: int) -> Snapshot:
 
 @functools.lru_cache(maxsize=4)
 def figure1_experiment(seed: int = 0, budget: str = "short") -> Figure1Result:
-    """Item 2: one run, D first trained k steps against the initial G, snapshots at the budget's
-    steps."""
+    """Item 2: one run, D first trained ``warmup`` updates alone against the initial G, snapshots at
+    the budget's steps."""
     s = pick(SETTINGS, budget)
     cfg = TrainConfig(
         target="mixture", target_kwargs=mixture_kwargs(P_DATA),
@@ -84,6 +85,11 @@ def figure1_experiment(seed: int = 0, budget: str = "short") -> Figure1Result:
     with torch.no_grad():
         t.params_g["w0"].fill_(s.start[0])
         t.params_g["b0"].fill_(s.start[1])
+    for k in range(s.warmup):  # draws addressed past every training step's
+        step = s.steps + 1 + k
+        with torch.no_grad():
+            fake = t.fake(step, 0)
+        t.update_d(t.d_gradients(t.params_d, t.real(step, 0), fake, step, 0)[1])
     r = Figure1Result(s, GRID.tolist())
     for step in range(s.steps + 1):
         if step in s.snapshots:

@@ -43,7 +43,7 @@ class Settings:
 
 SETTINGS = {
     "short": Settings(steps=150, many=10, seeds=4, eval_samples=2000, record_every=25),
-    "long": Settings(steps=1000, many=10, seeds=8, eval_samples=5000, record_every=50),
+    "long": Settings(steps=600, many=10, seeds=6, eval_samples=5000, record_every=25),
 }
 ORDERS = {"many G steps per D step": ("g_steps",), "many D steps per G step": ("d_steps",)}
 
