@@ -159,7 +159,7 @@ def _verify(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"[{index + 1}/{total}] {name}", file=sys.stderr, flush=True)
 
-    results = verify.run_claims(seed=args.seed, kinds=kinds, progress=progress)
+    results = verify.run_claims(seed=args.seed, kinds=kinds, progress=progress, budget=args.budget)
     print(verify.format_table(results))
     if args.json:
         Path(args.json).write_text(json.dumps(verify.to_json_records(results), indent=2) + "\n")
@@ -383,6 +383,9 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--kind", choices=("all", "exact", "trained"), default="all",
                    help="which claims: exact (closed forms, quadrature, LP, Monte Carlo; seconds) or trained "
                         "(networks trained by gradient descent) (default all)")
+    v.add_argument("--budget", choices=("short", "long"), default="short",
+                   help="how long the trained claims train: short (the whole command within minutes on a "
+                        "2-core CPU) or long (more steps, seeds and samples; tens of minutes) (default short)")
     v.add_argument("--quiet", action="store_true", help="no progress lines")
     v.set_defaults(func=_verify)
 

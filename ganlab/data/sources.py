@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import torch
 
 from ..rng import Streams
-from ..theory.targets import GaussianMixture, SwissRoll
+from ..theory.targets import GaussianMixture, ParallelLines, SwissRoll
 from ..validation import check_int
 
 Shape = tuple[int, ...]
@@ -66,9 +66,22 @@ def _swiss_roll_sampler(t: SwissRoll, device: torch.device) -> Callable[..., tor
     return draw
 
 
+def _parallel_lines_sampler(t: ParallelLines, device: torch.device) -> Callable[..., torch.Tensor]:
+    """Arjovsky et al.'s parallel line: (θ, u), u ~ U[0, 1]."""
+
+    def draw(streams: Streams, purpose: str, step: int, sub: int, n: int, labels: bool = False) -> torch.Tensor:
+        if labels:
+            raise ValueError("the parallel lines have no class labels")
+        u = streams.uniform(purpose, step, sub, (n,), torch.float64)
+        return torch.stack([torch.full_like(u, float(t.theta)), u], dim=-1)
+
+    return draw
+
+
 SAMPLERS: dict[type, Callable[[Any, torch.device], Callable[..., torch.Tensor]]] = {
     GaussianMixture: _mixture_sampler,
     SwissRoll: _swiss_roll_sampler,
+    ParallelLines: _parallel_lines_sampler,
 }
 
 

@@ -186,7 +186,55 @@ class SwissRoll:
         self._no_density("mode weights")
 
 
-Target = GaussianMixture | SwissRoll
+@dataclass(frozen=True, eq=False)
+class ParallelLines:
+    """Arjovsky et al. (2017), Example 1: P_θ is the law of (θ, Z), Z ~ U[0, 1], a unit segment on
+    the vertical line x = θ. Two of them with θ ≠ θ' have disjoint supports: JSD = log 2, KL = +∞,
+    TV = 1, while W1 = |θ − θ'| (moving every point horizontally is optimal, and
+    f(x, y) = ±x is a 1-Lipschitz critic that attains it).
+
+    Sample-only: it has no density on the plane, and ``log_prob`` raises ``NoDensityError``.
+    """
+
+    theta: float = 0.0
+    name: str = "parallel-lines"
+    has_density: bool = field(default=False, init=False)
+    dim: int = field(default=2, init=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.theta, bool) or not isinstance(self.theta, (int, float)) or not math.isfinite(self.theta):
+            raise ValueError(f"theta must be a finite number, got {self.theta!r}")
+
+    def sample(
+        self, n: int, generator: int | torch.Generator | None = None, dtype: torch.dtype = torch.float32
+    ) -> torch.Tensor:
+        n = check_int("n", n)
+        z = torch.rand(n, generator=_generator(generator), dtype=torch.float64)
+        return torch.stack([torch.full_like(z, float(self.theta)), z], dim=1).to(dtype)
+
+    def _no_density(self, what: str):
+        raise NoDensityError(f"target {self.name!r} is sample-only: it has no closed-form {what}")
+
+    def log_prob(self, x: Any) -> torch.Tensor:
+        self._no_density("density")
+
+    def prob(self, x: Any) -> torch.Tensor:
+        self._no_density("density")
+
+    @property
+    def centres(self) -> torch.Tensor:
+        self._no_density("mode centres")
+
+    @property
+    def mode_stds(self) -> torch.Tensor:
+        self._no_density("mode stds")
+
+    @property
+    def weights(self) -> torch.Tensor:
+        self._no_density("mode weights")
+
+
+Target = GaussianMixture | SwissRoll | ParallelLines
 
 
 # -- constructors -------------------------------------------------------------------------
@@ -253,6 +301,7 @@ TARGETS: dict[str, Callable[..., Target]] = {
     "wgan-gp-8gaussians": wgan_gp_8gaussians,
     "wgan-gp-25gaussians": wgan_gp_25gaussians,
     "swissroll": SwissRoll,
+    "parallel-lines": ParallelLines,
     "mixture": GaussianMixture,
 }
 

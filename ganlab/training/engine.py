@@ -63,9 +63,11 @@ class Trainer:
     """Holds the batched state of a run and advances it one step at a time."""
 
     def __init__(self, cfg: TrainConfig, runtime: Runtime | None = None, *, source: Any = None,
-                 members: list[int] | None = None):
+                 fake_source: Any = None, members: list[int] | None = None):
         """``members``: the indices (into ``cfg.members()``) this trainer holds — all by default;
-        a process of a multi-process run holds its share (``runs.Comm``)."""
+        a process of a multi-process run holds its share (``runs.Comm``). ``fake_source``: a data
+        source that stands in for G as ``cfg.fixed_generator`` does (which it overrides), e.g. a
+        different known p_g per member; G is then not built."""
         self.cfg, self.rt = cfg, runtime or Runtime()
         self.device = torch.device(self.rt.device)
         self.dtype = self.rt.param_dtype
@@ -85,9 +87,10 @@ class Trainer:
         if self.classes and self.source.classes != self.classes:
             raise ValueError(f"classes={self.classes}, but the data has {self.source.classes} class labels")
         self._uniform_classes = torch.arange(1, self.classes + 1, dtype=torch.float64, device=self.device) / max(self.classes, 1)
-        self.fake_source = None
-        if cfg.fixed_generator is not None:
+        self.fake_source = fake_source
+        if fake_source is None and cfg.fixed_generator is not None:
             self.fake_source = TargetSource(make_target(cfg.fixed_generator, **cfg.fixed_generator_kwargs))
+        if self.fake_source is not None:
             self.fake_source.prepare(self.streams, self.device)
             self.G = None
         else:
@@ -290,6 +293,19 @@ class Trainer:
         self.running += torch.cat([torch.nan_to_num(both.T) * ok, ok[None]])
 
     # -- evaluation --------------------------------------------------------------------------------
+    @torch.no_grad()
+    def d_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """D's logits l (D = σ(l)) of every member at given points: x [n, *shape] (the same points
+        for all members) or [N, n, *shape] → [N, n] in the run's dtype. Unpacked, unconditional
+        discriminators only (a packed D judges m samples at once)."""
+        if self.cfg.method.pack != 1 or self.classes:
+            raise ValueError("d_logits needs an unpacked, unconditional discriminator "
+                             f"(pack={self.cfg.method.pack}, classes={self.classes})")
+        x = torch.as_tensor(x, dtype=self.dtype, device=self.device)
+        if x.ndim == len(self.source.shape) + 1:
+            x = x.expand(self.n, *x.shape)
+        return self.discriminate(self.params_d, x)[..., 0]
+
     @torch.no_grad()
     def generate(self, n: int, purpose: str = "eval", step: int | None = None,
                  labels: torch.Tensor | None = None) -> torch.Tensor:

@@ -23,9 +23,10 @@ itself. Its columns:
   promised accuracy fails rather than widening the tolerance: a quadrature box narrowed from 12σ
   to 4σ reports an error of 1e-4 and fails against its 1e-9 promise.
 
-``run_claims`` runs the registered claims (all, or some ``names``, or some ``kinds``); a claim
-that raises becomes a failing row naming the exception. The exact claims live in
-``ganlab.verify.exact`` and are registered on import.
+``run_claims`` runs the registered claims (all, or some ``names``, or some ``kinds``, trained
+ones for a ``budget``); a claim that raises becomes a failing row naming the exception. The exact
+claims live in ``ganlab.verify.exact``, the trained ones (the experiments of
+``ganlab.experiments``) in ``ganlab.verify.trained``; both are registered on import.
 """
 
 from __future__ import annotations
@@ -78,26 +79,30 @@ def at_least(claim: str, bound: float, measured: float, error: float, tolerance:
     return _row(claim, bound, measured, error, tolerance, error_kind, measured >= bound - tolerance)
 
 
-ClaimFn = Callable[[int], list[ClaimResult]]
+ClaimFn = Callable[..., list[ClaimResult]]
+BUDGETS = ("short", "long")
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A registered claim: its name, its kind and the function of a seed that checks it."""
+    """A registered claim: its name, its kind and the function that checks it — of a seed for an
+    exact claim, of a seed and a budget ("short" or "long", how long its networks train) for a
+    trained one."""
 
     name: str
     kind: str
     fn: ClaimFn
 
-    def __call__(self, seed: int) -> list[ClaimResult]:
-        return self.fn(seed)
+    def __call__(self, seed: int, budget: str = "short") -> list[ClaimResult]:
+        return self.fn(seed, budget) if self.kind == "trained" else self.fn(seed)
 
 
 CLAIMS: dict[str, Claim] = {}
 
 
 def register_claim(name: str, kind: str = "exact") -> Callable[[ClaimFn], ClaimFn]:
-    """Decorator: register ``fn(seed) -> rows`` as claim ``name`` of ``kind`` ("exact" or "trained")."""
+    """Decorator: register ``fn(seed) -> rows`` as claim ``name`` of kind "exact", or
+    ``fn(seed, budget) -> rows`` as one of kind "trained"."""
     check_choice("claim kind", kind, KINDS)
     if name in CLAIMS:
         raise ValueError(f"claim {name!r} is already registered")
@@ -127,13 +132,16 @@ def run_claims(
     names: Iterable[str] | None = None,
     kinds: Iterable[str] | None = None,
     progress: Progress | None = None,
+    budget: str = "short",
 ) -> list[ClaimResult]:
     """Run the selected claims (``select_claims(names, kinds)``) and return every row, each
-    stamped with its claim's kind. ``progress(name, index, total)`` is called before each claim
-    (index from 0). A claim that raises gives one failing row naming the exception, with NaN
-    values, instead of stopping the run. The same seed gives the same numbers."""
+    stamped with its claim's kind; trained claims train for ``budget`` ("short": the default,
+    seconds each on one CPU thread; "long": minutes). ``progress(name, index, total)`` is called
+    before each claim (index from 0). A claim that raises gives one failing row naming the
+    exception, with NaN values, instead of stopping the run. The same seed gives the same numbers."""
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValueError(f"seed must be an integer, got {seed!r}")
+    check_choice("budget", budget, BUDGETS)
     chosen = select_claims(names, kinds)
     results: list[ClaimResult] = []
     for index, name in enumerate(chosen):
@@ -141,7 +149,7 @@ def run_claims(
         if progress is not None:
             progress(name, index, len(chosen))
         try:
-            rows = claim(seed)
+            rows = claim(seed, budget)
         except Exception as exc:  # noqa: BLE001 — reported as a failing row, never swallowed
             nan = math.nan
             rows = [ClaimResult(f"{name}: raised {type(exc).__name__}: {exc}", nan, nan, nan, "none", nan, False)]
@@ -204,4 +212,5 @@ def to_json_records(results: Sequence[ClaimResult]) -> list[dict[str, Any]]:
 
 
 from . import exact  # noqa: E402,F401  (registers the exact claims)
+from . import trained  # noqa: E402,F401  (registers the trained claims)
 from .pairs import drop_modes, shifted, toy_pairs  # noqa: E402,F401  (the named pairs, re-exported)
