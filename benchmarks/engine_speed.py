@@ -40,6 +40,7 @@ from typing import Any, Callable
 TUNABLES = "glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=4294967296"
 REEXEC_MARK = "GANLAB_ENGINE_SPEED_REEXEC"
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # a checkout works without pip install -e .
 DEFAULT_OUT = ROOT / "figures" / "engine_speed.png"
 
 # the issue's targets (issue 7): engine / plain loop for the small nets, share of peak for PacGAN-size

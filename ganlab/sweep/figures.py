@@ -476,6 +476,11 @@ def make_figures(path: str | Path, out: str | Path | None = None, *, cell: str |
                  log=print) -> list[Path]:
     """Every figure of a sweep or run folder into ``out`` (default: PATH/figures)."""
     src = load(path)
+    if len(src.entries) == 1 and src.targets[0] in _image_datasets():  # an image run: grids and curves
+        from .image_figures import image_figures
+
+        e = src.entries[0]
+        return image_figures(e.path, Path(out) if out is not None else src.path / "figures", e.label)
     if replay_run:  # the replayed run is chosen (and checked) before anything is drawn
         entry = _pick(src, cell)
         member = member_of(entry, seed)
@@ -491,6 +496,12 @@ def make_figures(path: str | Path, out: str | Path | None = None, *, cell: str |
         written += snapshots_figure(r, out)
         written.append(training_gif(r, out))
     return written
+
+
+def _image_datasets() -> set[str]:
+    from ..data.images import DATASETS
+
+    return set(DATASETS)
 
 
 def _pick(src: Source, cell: str | None) -> Entry:

@@ -63,3 +63,23 @@ def test_image_evaluators_report_modes_and_parzen(tmp_path, monkeypatch):
     assert min(abs(member["parzen_sigma"] - 10 ** (-1 + k / 9)) for k in range(10)) < 1e-12
     assert member["parzen_ll"] < 0 < member["parzen_se"]
     assert list((tmp_path / "cache").glob("digit-classifier-*.pt"))  # trained once, cached
+
+
+def test_ganlab_figures_draws_an_image_run(tmp_path):
+    """`ganlab figures RUN` on an image run: the final-sample grid, one row of samples per
+    evaluation (--snapshots) and the loss curves, each as PNG and PDF; the grid holds the run's own
+    pixels (tile puts sample k at row k // 10, column k % 10, rescaled from (−1, 1) to [0, 1])."""
+    from ganlab.sweep.image_figures import tile
+
+    out = tmp_path / "run"
+    assert main(["train", "--preset", "mnist-mlp", *TINY, "--g-widths", "16,32", "--d-widths", "16",
+                 "--snapshots", "5", "--out", str(out)]) == 0
+    assert main(["figures", str(out)]) == 0
+    names = sorted(p.name for p in (out / "figures").iterdir())
+    assert names == [f"{n}.{e}" for n in ("image_curves", "image_samples", "image_snapshots") for e in ("pdf", "png")]
+    x = np.load(out / "samples.npz")["samples"][0, :24]
+    grid = tile(x, 10)
+    assert grid.shape == (3 * 29 - 1, 10 * 29 - 1, 1)
+    k = 13  # row 1, column 3
+    assert np.allclose(grid[29:29 + 28, 3 * 29:3 * 29 + 28, 0], (x[k, 0] + 1) / 2)
+    assert (grid[28, :, 0] == 1).all()  # the gap between rows
