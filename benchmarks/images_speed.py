@@ -26,7 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from engine_speed import Setup, _cpu_name, _now, calibrate, time_block  # noqa: E402
+from engine_speed import Setup, _cpu_name, _maybe_reexec, _now, calibrate, time_block  # noqa: E402
 
 TARGET_RATIO_CPU, TARGET_RATIO_GPU = 1.0, 2.0
 
@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int)
     p.add_argument("--json")
     args = p.parse_args(argv)
+    _maybe_reexec(no_tune=False)  # glibc's allocator thresholds, as engine_speed.py (measured-performance.md)
     try:
         ns = [int(v) for v in args.ns.split(",")]
         compile_ns = [int(v) for v in args.compile_ns.split(",") if v.strip()]
