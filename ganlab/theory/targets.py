@@ -136,8 +136,35 @@ class GaussianMixture:
         return f"GaussianMixture(name={self.name!r}, modes={self.n_modes}, dim={self.dim})"
 
 
+class SampleOnly:
+    """A target that samples but has no density: every density query raises ``NoDensityError``."""
+
+    name: str
+
+    def _no_density(self, what: str):
+        raise NoDensityError(f"target {self.name!r} is sample-only: it has no closed-form {what}")
+
+    def log_prob(self, x: Any) -> torch.Tensor:
+        self._no_density("density")
+
+    def prob(self, x: Any) -> torch.Tensor:
+        self._no_density("density")
+
+    @property
+    def centres(self) -> torch.Tensor:
+        self._no_density("mode centres")
+
+    @property
+    def mode_stds(self) -> torch.Tensor:
+        self._no_density("mode stds")
+
+    @property
+    def weights(self) -> torch.Tensor:
+        self._no_density("mode weights")
+
+
 @dataclass(frozen=True, eq=False)
-class SwissRoll:
+class SwissRoll(SampleOnly):
     """The WGAN-GP toy script's swiss roll: sklearn's make_swiss_roll(noise) columns (x, z) / scale.
 
     t ~ 1.5π(1 + 2U), point = (t cos t, t sin t) + noise·N(0, I), divided by ``scale``.
@@ -164,30 +191,9 @@ class SwissRoll:
         xy = xy + self.noise * torch.randn(n, 2, generator=g, dtype=torch.float64)
         return (xy / self.scale).to(dtype)
 
-    def _no_density(self, what: str):
-        raise NoDensityError(f"target {self.name!r} is sample-only: it has no closed-form {what}")
-
-    def log_prob(self, x: Any) -> torch.Tensor:
-        self._no_density("density")
-
-    def prob(self, x: Any) -> torch.Tensor:
-        self._no_density("density")
-
-    @property
-    def centres(self) -> torch.Tensor:
-        self._no_density("mode centres")
-
-    @property
-    def mode_stds(self) -> torch.Tensor:
-        self._no_density("mode stds")
-
-    @property
-    def weights(self) -> torch.Tensor:
-        self._no_density("mode weights")
-
 
 @dataclass(frozen=True, eq=False)
-class ParallelLines:
+class ParallelLines(SampleOnly):
     """Arjovsky et al. (2017), Example 1: P_θ is the law of (θ, Z), Z ~ U[0, 1], a unit segment on
     the vertical line x = θ. Two of them with θ ≠ θ' have disjoint supports: JSD = log 2, KL = +∞,
     TV = 1, while W1 = |θ − θ'| (moving every point horizontally is optimal, and
@@ -211,27 +217,6 @@ class ParallelLines:
         n = check_int("n", n)
         z = torch.rand(n, generator=_generator(generator), dtype=torch.float64)
         return torch.stack([torch.full_like(z, float(self.theta)), z], dim=1).to(dtype)
-
-    def _no_density(self, what: str):
-        raise NoDensityError(f"target {self.name!r} is sample-only: it has no closed-form {what}")
-
-    def log_prob(self, x: Any) -> torch.Tensor:
-        self._no_density("density")
-
-    def prob(self, x: Any) -> torch.Tensor:
-        self._no_density("density")
-
-    @property
-    def centres(self) -> torch.Tensor:
-        self._no_density("mode centres")
-
-    @property
-    def mode_stds(self) -> torch.Tensor:
-        self._no_density("mode stds")
-
-    @property
-    def weights(self) -> torch.Tensor:
-        self._no_density("mode weights")
 
 
 Target = GaussianMixture | SwissRoll | ParallelLines
