@@ -64,7 +64,10 @@ def snapshots_grid(run: Path, out: Path, label: str, member: int = 0) -> list[Pa
     files = sorted((run / SNAPSHOTS).glob("step_*.npz"))
     if not files:
         return []
-    rows = [(int(np.load(f)["step"]), np.load(f)["samples"][member]) for f in files]
+    rows = []
+    for f in files:
+        with np.load(f) as z:  # each file read once
+            rows.append((int(z["step"]), z["samples"][member]))
     k = min(r[1].shape[0] for r in rows)
     fig = _figure(0.45 * k + 1.2, 0.5 * len(rows) + 0.6)
     axes = fig.subplots(len(rows), 1, squeeze=False)[:, 0]
