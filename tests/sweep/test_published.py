@@ -59,8 +59,9 @@ def test_every_source_says_what_its_plus_minus_means():
     (6.74, 0.375, 10, Value(8.0, 0.5), True),
     (7.5, 0.1, 5, Value(7.6), False),  # no published error: |Δ| = 0.1 < 2·0.1
     (7.5, 0.1, 5, Value(7.8), True),  # 0.3 > 0.2
-    (8.0, 0.0, 5, Value(7.6), True),  # every seed found 8 modes: any gap is outside our interval
     (8.0, 0.0, 5, Value(8.0), False),
+    (8.0, 0.0, 5, Value(8.0, 0.1), False),
+    (8.0, 0.0, 5, Value(7.6, 0.1), True),  # their error alone sets the tolerance: 0.4 > 0.2
     (9.0, 0.5, 5, Value(7.8, 0.1), True),  # ours higher
 ])
 def test_the_rule(mean, se, n, theirs, outside):
@@ -68,6 +69,13 @@ def test_the_rule(mean, se, n, theirs, outside):
     assert v.outside is outside
     if outside:
         assert v.text.startswith("OUTSIDE: ours " + ("higher" if mean > theirs.mean else "lower"))
+
+
+def test_no_verdict_when_every_seed_agrees_and_they_print_no_error():
+    # 5 of 5 seeds at 8 of 8 modes: s.e. 0 is no measure of spread (a run that misses a mode 40 % of
+    # the time gives five 8s with probability 0.6⁵ ≈ 8 %), so 8 against a printed 7.6 gets no verdict
+    v = compare(8.0, 0.0, 5, Value(7.6))
+    assert v.outside is None and "s.e. 0" in v.text and "5 seeds" in v.text
 
 
 def test_no_verdict_without_a_standard_error_or_a_value():
