@@ -47,7 +47,7 @@ DEFAULT_OUT = ROOT / "figures" / "engine_speed.png"
 # the issue's targets (issue 7): engine / plain loop for the small nets, share of peak for PacGAN-size
 TARGET_RATIO = {32: 2.0, 128: 1.8}
 TARGET_PEAK_PACGAN = 65.0
-MIN_CALLS = 3  # timed calls per block at least (one PacGAN step at N = 128 takes longer than a block)
+MIN_CALLS = 3  # timed calls per block at least (one PacGAN step at N = 128 is about as long as a block)
 NS = {("cpu", False): (1, 8, 32, 128), ("cpu", True): (1, 32), ("cuda", False): (1, 8, 32, 128, 512, 1024),
       ("cuda", True): (1, 128)}
 
@@ -210,7 +210,7 @@ def calibrate(s: Setup, now, block_s: float) -> float:
 def time_block(s: Setup, now) -> None:
     """One untimed call first: the block measures the steady state a training run sees, not the
     switch from the previous setup (cold caches, the allocator re-fitting its free lists): the first
-    PacGAN step at N = 128 after a switch ran 4–7 % slower than the next ones in our measurement."""
+    PacGAN step at N = 128 after a switch ran 4–7 % slower than the next ones in one measurement."""
     s.call()
     t0 = now()
     for _ in range(s.calls):
@@ -377,7 +377,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--compile-ns", default="32", help="N values also timed with torch.compile (default 32; "
                                                       "'' for none)")
     p.add_argument("--rounds", type=int, help="interleaved rounds (default 5; --quick 3)")
-    p.add_argument("--block-seconds", type=float, help="seconds per timed block (default 1.5; --quick 0.5)")
+    p.add_argument("--block-seconds", type=float, help="seconds per timed block, after one untimed call and with at least "
+                   f"{MIN_CALLS} timed calls (default 1.5; --quick 0.5)")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's default)")
     p.add_argument("--out", help=f"figure path (default {DEFAULT_OUT.relative_to(ROOT)})")
     p.add_argument("--json", help="also write every measurement and the versions here")

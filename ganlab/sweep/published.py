@@ -14,9 +14,9 @@ The rule (``compare``), per metric:
   is the stricter one; it says nothing about their uncertainty.
 
 With fewer than two of our seeds there is no standard error and no verdict; nor when every seed
-gave the same value and they print no error (all 5 seeds capture 8 of 8 modes: s.e. 0 at the
-metric's ceiling says nothing about the spread, and a zero tolerance would flag any difference). High-quality share is
-compared in per cent, as the papers print it. "Outside" is a statement about the numbers, not
+gave the same value, it differs from theirs and they print no error (all 5 seeds capture 8 of 8
+modes: s.e. 0 at the metric's ceiling says nothing about the spread, and a zero tolerance would
+flag any difference). High-quality share is compared in per cent, as the papers print it. "Outside" is a statement about the numbers, not
 about who is right: a different protocol or budget (stated beside every comparison) is the usual
 reason.
 """
@@ -115,7 +115,7 @@ def published_for(key: str, target: str) -> Published | None:
 
 RULE = ("ours is flagged OUTSIDE when |ours − theirs| > 2·√(se_ours² + se_theirs²) where they print a "
         "standard error, and when |ours − theirs| > 2·se_ours where they print none; no verdict with fewer "
-        "than 2 of our seeds, nor when every seed gave the same value and they print no error")
+        "than 2 of our seeds, nor when every seed gave the same value, it differs from theirs and they print no error")
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def compare(mean: float | None, se: float | None, n: int, theirs: Value | None) 
         return Verdict(None, f"no verdict (n = {n})")
     tol = 2 * math.sqrt(se**2 + theirs.se**2) if theirs.se is not None else 2 * se
     diff = mean - theirs.mean
-    if tol == 0 and diff != 0:
+    if se == 0 and theirs.se is None and diff != 0:
         return Verdict(None, f"no verdict (all {n} seeds gave {mean:.3g}: s.e. 0)")
     if abs(diff) > tol:
         side = "higher" if diff > 0 else "lower"

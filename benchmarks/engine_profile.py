@@ -1,0 +1,62 @@
+#!/usr/bin/env python
+"""Where does an engine step's time go? torch.profiler over a few steps of the ``engine_speed.py``
+setups (same nets, same GLIBC_TUNABLES re-exec), printing each op's share of the self time, by op
+and by op and input shape.
+
+    python benchmarks/engine_profile.py [--size pacgan|small] [--n 128] [--steps 3] [--threads 2]
+
+The profiler slows small ops, so read the shares, not the absolute times; time with
+``engine_speed.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+
+from engine_speed import _maybe_reexec, configs  # benchmarks/ is on sys.path when run as a script
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--size", default="pacgan", choices=("pacgan", "small"), help="net size (default pacgan)")
+    p.add_argument("--n", type=int, default=128, help="members trained together (default 128)")
+    p.add_argument("--steps", type=int, default=3, help="profiled steps, after 3 warm-up steps (default 3)")
+    p.add_argument("--threads", type=int, help="torch threads (default: torch's default)")
+    p.add_argument("--rows", type=int, default=15, help="rows per table (default 15)")
+    p.add_argument("--no-tune", action="store_true", help="do not re-exec with GLIBC_TUNABLES")
+    args = p.parse_args(argv)
+    if args.n < 1 or args.steps < 1:
+        p.error(f"--n and --steps must be ≥ 1, got {args.n} and {args.steps}")
+    if argv is None:
+        _maybe_reexec(args.no_tune)
+
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    from ganlab.training.config import Runtime
+    from ganlab.training.engine import Trainer
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = replace(configs()[args.size], seeds=tuple(range(args.n)))
+    trainer = Trainer(cfg, Runtime(device="cpu", progress=False))
+    for _ in range(3):
+        trainer.train_step()
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        for _ in range(args.steps):
+            trainer.train_step()
+    print(f"{args.size} nets, N = {args.n}, {args.steps} steps, {torch.get_num_threads()} threads")
+    for by_shape in (False, True):
+        events = sorted(prof.key_averages(group_by_input_shape=by_shape), key=lambda e: -e.self_cpu_time_total)
+        total = sum(e.self_cpu_time_total for e in events)
+        print(f"\nshare of self time, by op{' and input shapes' if by_shape else ''} (total {total / 1e6:.2f} s):")
+        for e in events[:args.rows]:
+            shapes = f"  {e.input_shapes}" if by_shape else ""
+            print(f"  {100 * e.self_cpu_time_total / total:5.1f} %  {e.count:4d} calls  {e.key}{shapes}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
