@@ -16,9 +16,9 @@ The rule (``compare``), per metric:
 With fewer than two of our seeds there is no standard error and no verdict; nor when every seed
 gave the same value, it differs from theirs and they print no error (all 5 seeds capture 8 of 8
 modes: s.e. 0 at the metric's ceiling says nothing about the spread, and a zero tolerance would
-flag any difference). High-quality share is compared in per cent, as the papers print it. "Outside" is a statement about the numbers, not
-about who is right: a different protocol or budget (stated beside every comparison) is the usual
-reason.
+flag any difference). High-quality share is compared in per cent, as the papers print it.
+"Outside" is a statement about the numbers, not about who is right: a different protocol or
+budget (stated beside every comparison) is the usual reason.
 """
 
 from __future__ import annotations
