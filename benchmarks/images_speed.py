@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int)
     p.add_argument("--json")
     args = p.parse_args(argv)
-    _maybe_reexec(no_tune=False)  # glibc's allocator thresholds, as engine_speed.py (measured-performance.md)
+    if argv is None:  # as engine_speed.py: only a command-line run re-executes itself
+        _maybe_reexec(no_tune=False)  # glibc's allocator thresholds (measured-performance.md)
     try:
         ns = [int(v) for v in args.ns.split(",")]
         compile_ns = [int(v) for v in args.compile_ns.split(",") if v.strip()]

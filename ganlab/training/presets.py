@@ -70,8 +70,8 @@ def unrolled(target: str = "ring8", unroll: int = 5, seeds: tuple[int, ...] = tu
     The published collapse to one mode was not reproduced by any of these; nor, in the notebook's
     own repository, by a user who asked for the settings (poolio/unrolled_gan issue #2, 2017: the
     paper's first author answered that the outcome hinges on the initial loss surface D sets up
-    around G's mass, i.e. on D's initialisation and initial state, and pointed to the appendix). This preset itself
-    (``ganlab sweep benchmarks/protocols/veegan.toml``, GAN rows: K = 0, simultaneous, 25,000
+    around G's mass, i.e. on D's initialisation and initial state, and pointed to the appendix).
+    This preset itself (``ganlab sweep benchmarks/protocols/veegan.toml``, GAN rows: K = 0, simultaneous, 25,000
     iterations, 5 seeds): ring 5.0 ± 1.8 modes, 5.4 ± 2.8 % high quality (VEEGAN: 1, 99.3 %); grid
     7.8 ± 1.6 modes, 3.1 ± 2.0 % (VEEGAN: 3.3, 0.5 %); D's loss, averaged between evaluations, between
     1.384 and 1.392 (log 4 = 1.386) from step 1,000 to 25,000, every seed, both targets. Its
