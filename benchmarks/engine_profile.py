@@ -4,6 +4,7 @@ setups (same nets, same GLIBC_TUNABLES re-exec), printing each op's share of the
 and by op and input shape.
 
     python benchmarks/engine_profile.py [--size pacgan|small] [--n 128] [--steps 3] [--threads 2]
+    python benchmarks/engine_profile.py --preset metz-appendix --n 5 --threads 1   # any preset's nets
 
 The profiler slows small ops, so read the shares, not the absolute times; time with
 ``engine_speed.py``.
@@ -21,6 +22,7 @@ from engine_speed import _maybe_reexec, configs  # benchmarks/ is on sys.path wh
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--size", default="pacgan", choices=("pacgan", "small"), help="net size (default pacgan)")
+    p.add_argument("--preset", help="profile this preset's configuration instead of --size's nets")
     p.add_argument("--n", type=int, default=128, help="members trained together (default 128)")
     p.add_argument("--steps", type=int, default=3, help="profiled steps, after 3 warm-up steps (default 3)")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's default)")
@@ -40,14 +42,23 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    cfg = replace(configs()[args.size], seeds=tuple(range(args.n)))
+    if args.preset:
+        from ganlab.training.presets import make_preset
+
+        try:
+            base = make_preset(args.preset)
+        except ValueError as e:
+            p.error(str(e))
+    else:
+        base = configs()[args.size]
+    cfg = replace(base, seeds=tuple(range(args.n)))
     trainer = Trainer(cfg, Runtime(device="cpu", progress=False))
     for _ in range(3):
         trainer.train_step()
     with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
         for _ in range(args.steps):
             trainer.train_step()
-    print(f"{args.size} nets, N = {args.n}, {args.steps} steps, {torch.get_num_threads()} threads")
+    print(f"{args.preset or args.size} nets, N = {args.n}, {args.steps} steps, {torch.get_num_threads()} threads")
     for by_shape in (False, True):
         events = sorted(prof.key_averages(group_by_input_shape=by_shape), key=lambda e: -e.self_cpu_time_total)
         total = sum(e.self_cpu_time_total for e in events)

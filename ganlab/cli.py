@@ -227,6 +227,8 @@ def build_config(args: argparse.Namespace, base=None):
                 raise ValueError(f"preset {preset!r} fixes its method; change it with --pack, --unroll, "
                                  f"--d-steps, ... rather than --method {args.method}")
             kw["method"] = args.method
+        if getattr(args, "x_unroll", None) is not None and "unroll" in inspect.signature(PRESETS[preset]).parameters:
+            kw["unroll"] = args.x_unroll  # the preset picks the schedule that goes with K (metz-appendix)
         base = make_preset(preset, **kw)
         count = len(base.seeds) if args.seeds is None else args.seeds
         grid = _grid(args.grid)

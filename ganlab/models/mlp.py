@@ -76,7 +76,9 @@ class MLPSpec:
     discriminator: 200 units, 5 pieces). ``batch_norm`` normalises hidden pre-activations with the
     batch's statistics (training-mode BN, also when sampling, as the reference toy codes do).
     ``bias`` applies to hidden layers; the output layer always has one. ``out_activation`` is
-    applied to the output (tanh for an image generator).
+    applied to the output (tanh for an image generator). ``input_scale`` multiplies the input
+    before the first layer (Metz et al. 2017, appendix A: the discriminator first scales its input
+    down by 4, to roughly (−1, 1)).
     """
 
     width: int = 128
@@ -89,6 +91,7 @@ class MLPSpec:
     init_scale: float = 1.0
     widths: tuple[int, ...] = ()
     out_activation: str = "identity"
+    input_scale: float = 1.0
 
     def __post_init__(self) -> None:
         check_int("width", self.width)
@@ -101,6 +104,7 @@ class MLPSpec:
         check_choice("out_activation", self.out_activation, ACTIVATIONS)
         check_choice("init", self.init, INITS)
         check_positive("init_scale", self.init_scale)
+        check_positive("input_scale", self.input_scale)
 
     @property
     def hidden(self) -> tuple[int, ...]:
@@ -184,6 +188,8 @@ class MLP:
         s = self.spec
         act = ACTIVATIONS[s.activation]
         h = x.flatten(2)
+        if s.input_scale != 1.0:
+            h = h * s.input_scale
         if self.classes:
             h = torch.cat([h, F.one_hot(labels, self.classes).to(h.dtype)], dim=-1)
         for layer, width in enumerate(s.hidden):

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..training.config import config_differences
-from ..training.rundir import CONFIG, SUMMARY, RunFolderError, json_text, now, read_json, versions, write_json
+from ..training.rundir import CHECKPOINTS, CONFIG, SUMMARY, RunFolderError, json_text, now, read_json, versions, write_json
 
 FORMAT = "ganlab-sweep/1"
 SWEEP_JSON, CELLS, SHARDS = "sweep.json", "cells", "shards"
@@ -59,6 +59,12 @@ def _keyed(record: dict[str, Any]) -> dict[str, Any]:
     spec = dict(record["spec"])
     spec["variants"] = {str(v["index"] + 1): v for v in spec.get("variants", [])}
     return {"spec": spec, "cells": {c["id"]: c for c in record["cells"]}}
+
+
+def _checkpointed_step(path: Path) -> int:
+    """The step of a run folder's newest checkpoint file (step_<step>.pt), 0 without one."""
+    steps = [int(f.stem[5:]) for f in (path / CHECKPOINTS).glob("step_*.pt") if f.stem[5:].isdigit()]
+    return max(steps, default=0)
 
 
 @dataclass(frozen=True)
@@ -159,7 +165,7 @@ class SweepFolder:
                                    f"{str(header.get('identity_sha256'))[:12]}…, this sweep's cell "
                                    f"{cell['identity_sha256'][:12]}…): it is not this sweep's cell; move it away")
         if not (path / SUMMARY).is_file():
-            return CellStatus("unfinished", 0, cell["steps"])
+            return CellStatus("unfinished", _checkpointed_step(path), cell["steps"])
         summary = self._read(path / SUMMARY, "summary")
         state = summary.get("status")
         step = int(summary.get("step") or 0)
@@ -167,7 +173,8 @@ class SweepFolder:
             return CellStatus("finished", step, cell["steps"])
         if state == "all_diverged":
             return CellStatus("all_diverged", step, cell["steps"])
-        return CellStatus("unfinished", step, cell["steps"])
+        # a running or killed cell's summary still says where it started: its checkpoints say more
+        return CellStatus("unfinished", max(step, _checkpointed_step(path)), cell["steps"])
 
     def summary(self, cell: dict[str, Any]) -> dict[str, Any]:
         return self._read(self.cell_path(cell["id"]) / SUMMARY, "summary")

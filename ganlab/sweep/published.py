@@ -109,7 +109,14 @@ PUBLISHED: tuple[Published, ...] = (
 PUBLISHED_KEYS: tuple[str, ...] = tuple(dict.fromkeys(p.key for p in PUBLISHED))
 
 
+# Targets that are a published one scaled (centres and standard deviations by one factor): modes
+# captured, the high-quality share (distance in standard deviations) and the reverse KL of the mode
+# histogram do not change under a common scaling, so their rows are the published target's.
+SAME_SHAPE = {"metz-ring8": "ring8"}
+
+
 def published_for(key: str, target: str) -> Published | None:
+    target = SAME_SHAPE.get(target, target)
     return next((p for p in PUBLISHED if p.key == key and p.target == target), None)
 
 

@@ -266,6 +266,13 @@ def mixture_1d(means: Any = (-2.0, 2.0), stds: Any = (0.5, 0.5), weights: Any = 
     return isotropic_mixture(torch.as_tensor(means, dtype=torch.float64)[:, None], stds, weights, name="mixture1d")
 
 
+def metz_ring8() -> GaussianMixture:
+    """Metz et al. 2017 (unrolled GANs), appendix A: 8 centres on a circle of radius 2, std 0.02 —
+    ``ring8`` (the notebook's scale, radius 1, std 0.01) scaled by 2."""
+    m = ring(8, radius=2.0, std=0.02)
+    return isotropic_mixture(m.means, 0.02, name="metz-ring8")
+
+
 def wgan_gp_8gaussians() -> GaussianMixture:
     """WGAN-GP toy script (gulrajani/improved_wgan_training, gan_toy.py): 8 centres on a circle of
     radius 2, std 0.02, the whole data set then divided by 1.414."""
@@ -282,6 +289,7 @@ def wgan_gp_25gaussians() -> GaussianMixture:
 TARGETS: dict[str, Callable[..., Target]] = {
     "ring8": ring,
     "grid25": grid,
+    "metz-ring8": metz_ring8,
     "mixture1d": mixture_1d,
     "wgan-gp-8gaussians": wgan_gp_8gaussians,
     "wgan-gp-25gaussians": wgan_gp_25gaussians,

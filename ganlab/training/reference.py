@@ -32,6 +32,17 @@ class Maxout(nn.Module):
         return h.view(*h.shape[:-1], -1, self.pieces).max(-1).values
 
 
+class Scale(nn.Module):
+    """x ↦ factor · x (a discriminator that scales its input, Metz et al. 2017 appendix A)."""
+
+    def __init__(self, factor: float):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return h * self.factor
+
+
 _ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU, "tanh": nn.Tanh, "leaky_relu": lambda: nn.LeakyReLU(0.2), "elu": nn.ELU, "identity": nn.Identity,
 }
@@ -40,7 +51,7 @@ _ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
 def sequential(spec, in_dim: int, out_dim: int, weights: dict[str, torch.Tensor]) -> nn.Sequential:
     """An nn.Sequential MLP of an ``MLPSpec`` holding ``weights`` (one member's slice of the
     engine's parameters: w{i} [in, out], b{i} [1, out], bn_w{i}, bn_b{i} [1, width])."""
-    layers: list[nn.Module] = []
+    layers: list[nn.Module] = [Scale(spec.input_scale)] if spec.input_scale != 1.0 else []
     widths = spec.widths or (spec.width,) * spec.depth
     dims = [in_dim, *widths]
     for i in range(len(widths) + 1):

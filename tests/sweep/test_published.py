@@ -3,6 +3,7 @@
 import re
 
 import pytest
+import torch
 
 from ganlab.sweep.published import PUBLISHED, PUBLISHED_KEYS, Value, caveats, compare, published_for
 
@@ -49,6 +50,21 @@ def test_every_source_says_what_its_plus_minus_means():
         assert has_se == ("standard error" in p.source.pm), p.key
     assert published_for("lin2018:PacGAN3", "grid25").values["modes_captured"] == Value(24.6, 0.4)
     assert published_for("lin2018:PacGAN3", "swissroll") is None
+    assert published_for("srivastava2017:GAN", "metz-ring8") is published_for("srivastava2017:GAN", "ring8")
+
+
+def test_scaled_ring_has_the_same_mode_metrics():
+    """The premise of comparing metz-ring8 with ring8's rows: scaling samples, centres and std by 2
+    leaves modes captured, high-quality share and reverse KL unchanged."""
+    from ganlab.metrics.modes import mode_metrics
+    from ganlab.theory.targets import make_target
+
+    small, big = make_target("ring8"), make_target("metz-ring8")
+    x = small.sample(2000, 0, dtype=torch.float64) + 0.02 * torch.randn(2000, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    a, b = mode_metrics(x, small), mode_metrics(2 * x, big)
+    assert 0 < a.high_quality_fraction < 1  # the test must exercise the threshold
+    assert (a.modes_captured, a.high_quality_fraction, list(a.mode_counts)) == (b.modes_captured, b.high_quality_fraction, list(b.mode_counts))
+    assert a.reverse_kl == pytest.approx(b.reverse_kl, rel=1e-12)
     assert "srivastava2017:Unrolled GAN" in PUBLISHED_KEYS
 
 

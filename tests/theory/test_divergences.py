@@ -24,6 +24,7 @@ from ganlab.theory.targets import (
     grid,
     isotropic_mixture,
     make_target,
+    metz_ring8,
     mixture_1d,
     ring,
     wgan_gp_8gaussians,
@@ -105,7 +106,7 @@ def test_ring_and_grid_densities_integrate_to_one(n_modes, radius, std, side, gr
         assert abs(e.value - 1) <= e.error + 1e-10, (t, e)
 
 
-@pytest.mark.parametrize("make", [wgan_gp_8gaussians, wgan_gp_25gaussians, ring, grid, mixture_1d])
+@pytest.mark.parametrize("make", [wgan_gp_8gaussians, wgan_gp_25gaussians, metz_ring8, ring, grid, mixture_1d])
 def test_preset_densities_integrate_to_one(make):
     e = integrate_over_modes(lambda x, logs: np.exp(logs[0]), [make()])
     assert abs(e.value - 1) <= e.error + 1e-10, e
@@ -128,6 +129,18 @@ def test_numpy_density_matches_target_log_prob(target, seed):
     np.testing.assert_allclose(
         MixtureLogDensity(target)(x.numpy()), target.log_prob(x).numpy(), rtol=1e-12, atol=1e-9
     )
+
+
+def test_metz_ring_is_eight_centres_at_radius_two_with_std_002():
+    """Metz et al. 2017, appendix A: 8 Gaussians of std 0.02 on a circle of radius 2 (hand values:
+    the centre at 45° is (√2, √2); the density at a centre is 1/8 · 1/(2π · 0.02²))."""
+    t = metz_ring8()
+    c = t.centres
+    assert c.shape == (8, 2)
+    assert bool(((c - torch.tensor([math.sqrt(2), math.sqrt(2)], dtype=torch.float64)).norm(dim=1) < 1e-12).any())
+    torch.testing.assert_close(c.norm(dim=1), torch.full((8,), 2.0, dtype=torch.float64))
+    peak = t.log_prob(c[:1]).exp().item()
+    assert peak == pytest.approx(1 / 8 / (2 * math.pi * 0.02**2), rel=1e-6)  # other centres add e^-2500
 
 
 @settings(max_examples=40)

@@ -15,7 +15,7 @@ from ganlab.models.conv import DCGANSpec
 from ganlab.training.config import Runtime, TrainConfig
 from ganlab.training.engine import Trainer
 from ganlab.training.methods import MethodConfig, make_method
-from ganlab.training.presets import pacgan
+from ganlab.training.presets import metz_appendix, pacgan
 from helpers import F32, F64, engine_names, max_gap, record_draws, reference_for, small, step_both
 
 REFERENCE_CASES = {
@@ -53,6 +53,35 @@ def test_pacgan_nets_equal_the_reference_loop():
     step_both(t, ref, log, 8)
     assert max_gap(t.params_g, engine_names(ref.G), 1) < 1e-12
     assert max_gap(t.params_d, engine_names(ref.D), 1) < 1e-12
+
+
+@pytest.mark.parametrize("unroll", [0, 2])
+def test_metz_appendix_nets_equal_the_reference_loop(unroll):
+    """The unrolled-GAN paper's appendix-A nets: ReLU, orthogonal init, a one-layer D that scales
+    its input by 1/4 (the reference prepends its own scaling module), alternating or unrolled.
+    Adam's ε is 1e-4 here: its update lr·g/(|g| + ε) turns a rounding error in a gradient component
+    near 0 into lr/ε times as much (with ε = 1e-8 the unrolled G then differs by ~2e-11 after one step;
+    with 1e-4, by ~1e-15), and ReLU nets through unrolled steps have such components."""
+    cfg = metz_appendix(unroll=unroll, seeds=(0, 1))
+    method = dataclasses.replace(cfg.method, batch_size=16, lr_d=1e-2, lr_g=1e-2, eps=1e-4)
+    cfg = dataclasses.replace(cfg, noise_dim=8, method=method)
+    t = Trainer(cfg, F64)
+    ref, log = reference_for(t, 1), record_draws(t, 1)
+    step_both(t, ref, log, 8)
+    assert max_gap(t.params_g, engine_names(ref.G), 1) < 1e-12
+    assert max_gap(t.params_d, engine_names(ref.D), 1) < 1e-12
+
+
+def test_input_scale_multiplies_the_input_before_the_first_layer():
+    """D(x) = W1ᵀ relu(W0ᵀ (s·x) + b0) + b1, written out by hand, for s = 1/4."""
+    from ganlab.models.mlp import MLP, MLPSpec
+
+    net = MLP(MLPSpec(width=5, depth=1, input_scale=0.25), (2,), (1,))
+    p = net.init((0, 1), "discriminator", dtype=torch.float64)
+    p = {k: v + 0.1 * torch.randn_like(v) for k, v in p.items()}  # nonzero biases
+    x = torch.randn(2, 7, 2, dtype=torch.float64)
+    hand = torch.relu((0.25 * x) @ p["w0"] + p["b0"]) @ p["w1"] + p["b1"]
+    torch.testing.assert_close(net(p, x), hand, rtol=1e-12, atol=1e-12)
 
 
 def test_gan_zoo_shaped_nets_equal_the_reference_loop():

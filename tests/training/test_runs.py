@@ -234,6 +234,8 @@ def test_grid_run_reports_each_point_over_its_seeds(tmp_path):
 
 @pytest.mark.parametrize("argv,label", [
     (["--preset", "pacgan", "--pack", "4"], "packed m=4 (nonsaturating)"),
+    (["--preset", "metz-appendix"], "vanilla"),  # alternating, as the appendix
+    (["--preset", "metz-appendix", "--unroll", "5"], "unrolled K=5 (vanilla)"),  # the preset switches schedule
     (["--method", "packed", "--pack", "1"], "nonsaturating"),
     (["--method", "unrolled", "--unroll", "3"], "unrolled K=3 (nonsaturating)"),
     (["--method", "wgan-gp"], "wgan-gp"),
@@ -270,6 +272,7 @@ def test_the_label_follows_what_is_trained(argv, label):
     (["--method", "unrolled", "--gp-lambda", "1"], "schedule 'unrolled' with gp_lambda=1.0"),
     (["--threads", "0"], "threads must be an integer >= 1, got 0"),
     (["--g-maxout", "0"], "maxout must be an integer >= 1, got 0"),
+    (["--d-input-scale", "0"], "input_scale must be a positive finite number, got 0"),
 ])
 def test_bad_train_input_is_one_line_before_any_work(tmp_path, capsys, argv, match):
     out = tmp_path / "run"
