@@ -4,7 +4,7 @@ setups (same nets, same GLIBC_TUNABLES re-exec), printing each op's share of the
 and by op and input shape.
 
     python benchmarks/engine_profile.py [--size pacgan|small] [--n 128] [--steps 3] [--threads 2]
-    python benchmarks/engine_profile.py --preset metz-appendix --n 5 --threads 1   # any preset's nets
+    python benchmarks/engine_profile.py --preset metz-appendix --n 5 --threads 1   # a preset instead
 
 The profiler slows small ops, so read the shares, not the absolute times; time with
 ``engine_speed.py``.
@@ -22,7 +22,8 @@ from engine_speed import _maybe_reexec, configs  # benchmarks/ is on sys.path wh
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--size", default="pacgan", choices=("pacgan", "small"), help="net size (default pacgan)")
-    p.add_argument("--preset", help="profile this preset's configuration instead of --size's nets")
+    p.add_argument("--preset", help="profile this preset's configuration (nets, batch, noise, method) instead "
+                   "of --size's; image presets need their data set")
     p.add_argument("--n", type=int, default=128, help="members trained together (default 128)")
     p.add_argument("--steps", type=int, default=3, help="profiled steps, after 3 warm-up steps (default 3)")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's default)")

@@ -72,7 +72,15 @@ def build_model(spec: Any, in_shape: Shape, out_shape: Shape, classes: int = 0) 
 
 
 def spec_to_dict(spec: Any) -> dict[str, Any]:
-    return {"kind": model_kind(spec), **dataclasses.asdict(spec)}
+    """The spec as saved in a run's identity. Fields a spec class lists in ``LATE_FIELDS`` (added
+    after runs were saved) are written only when they differ from their default, so a run folder
+    saved before a field existed keeps its identity and still loads and resumes."""
+    d = {"kind": model_kind(spec), **dataclasses.asdict(spec)}
+    defaults = {f.name: f.default for f in dataclasses.fields(spec)}
+    for name in getattr(spec, "LATE_FIELDS", ()):
+        if d[name] == defaults[name]:
+            del d[name]
+    return d
 
 
 def spec_from_dict(d: dict[str, Any]) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -92,6 +93,8 @@ class MLPSpec:
     widths: tuple[int, ...] = ()
     out_activation: str = "identity"
     input_scale: float = 1.0
+
+    LATE_FIELDS: ClassVar[tuple[str, ...]] = ("input_scale",)  # see base.spec_to_dict
 
     def __post_init__(self) -> None:
         check_int("width", self.width)

@@ -62,8 +62,9 @@ def _keyed(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _checkpointed_step(path: Path) -> int:
-    """The step of a run folder's newest checkpoint file (step_<step>.pt), 0 without one."""
-    steps = [int(f.stem[5:]) for f in (path / CHECKPOINTS).glob("step_*.pt") if f.stem[5:].isdigit()]
+    """The step of a run folder's newest completed checkpoint (its step_<step>.sha256 record is
+    written after the .pt), 0 without one."""
+    steps = [int(f.stem[5:]) for f in (path / CHECKPOINTS).glob("step_*.sha256") if f.stem[5:].isdigit()]
     return max(steps, default=0)
 
 

@@ -148,12 +148,15 @@ def compare(mean: float | None, se: float | None, n: int, theirs: Value | None) 
     return Verdict(False, "within")
 
 
-def caveats(source: Source, preset: str, steps: int) -> list[str]:
-    """Why a comparison is not like for like: another protocol or another budget. (Fields a
-    variant sets on top of its preset are listed with the variants, not judged here.)"""
+def caveats(source: Source, preset: str, steps: int, target: str | None = None) -> list[str]:
+    """Why a comparison is not like for like: another protocol, another budget, or a target that
+    stands in for theirs (``SAME_SHAPE``). (Fields a variant sets on top of its preset are listed
+    with the variants, not judged here.)"""
     from ..training.presets import PRESETS
 
     out = []
+    if target in SAME_SHAPE:
+        out.append(f"target: {target}, their {SAME_SHAPE[target]} scaled (the same mode metrics)")
     same = PRESETS[preset] is PRESETS[source.preset]  # "unrolled" and "veegan" are one protocol
     if not same:
         out.append(f"protocol differs: ours is the {preset} preset, theirs the {source.preset} one")

@@ -156,6 +156,8 @@ class Variant:
         kw: dict[str, Any] = {"target": target, "seeds": seeds}
         if self.method is not None:
             kw["method"] = self.method
+        if "unroll" in self.method_overrides and "unroll" in inspect.signature(PRESETS[self.preset]).parameters:
+            kw["unroll"] = self.method_overrides["unroll"]  # the preset picks the schedule for K (as the CLI)
         base = PRESETS[self.preset](**kw)
         method = dataclasses.replace(base.method, **self.method_overrides)
         train = dict(self.train_overrides)

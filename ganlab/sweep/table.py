@@ -173,7 +173,7 @@ def _comparisons(row: Row) -> list[Comparison]:
             ours = row.stats.get(metric)
             theirs: Value | None = p.values.get(metric)
             verdicts[metric] = None if ours is None else compare(ours.mean, ours.se, ours.n, theirs)
-        out.append(Comparison(row, p, verdicts, caveats(p.source, row.cell["preset"], row.cell["steps"])))
+        out.append(Comparison(row, p, verdicts, caveats(p.source, row.cell["preset"], row.cell["steps"], row.target)))
     return out
 
 

@@ -109,26 +109,28 @@ def metz_appendix(target: str = "metz-ring8", unroll: int = 0, seeds: tuple[int,
     batch 512, 25,000 iterations, Adam's β2 0.999 and ε 1e-8.
 
     Its GAN collapses where the notebook's does not (issue 9): G's samples stay in one tight blob
-    that hops around the ring from mode to mode, as in the paper's Figure 1, while D sits near ½.
-    Which details do it was measured with a separate plain PyTorch loop (scratch code, not shipped;
-    5 seeds, 2,500 samples, this ring): at 25,000 iterations with simultaneous updates, 4 of 5 seeds
-    ended in one or two blobs (per-axis std 0.08–0.9; 0–1 modes, 0 % high quality) and the fifth
-    covered the ring (8 modes, 87 %); with alternating updates the same 4 of 5 ended in one blob
-    (std 0.07–0.16). At 10,000 iterations, one detail changed at a time (simultaneous): torch's Haar
-    orthogonal init and torch's Adam instead of TF 1.0's: blobs in 5 of 5 (std 0.13–0.22); gain 1.4
-    instead of 0.8: blobs (std 0.4–0.7, 4 of 5 below 0.75); tanh instead of ReLU: spread (std
+    that hops around the ring from mode to mode (ganlab's snapshots of seed 1, like the paper's
+    Figure 1), while D sits near ½. Which details do it was measured with a separate plain PyTorch
+    loop (scratch code, not shipped; 5 seeds, 2,500 samples, this ring): at 25,000 iterations with
+    simultaneous updates, 4 of 5 seeds ended in one or two blobs (per-axis std 0.08–0.9; 0–1 modes,
+    0 % high quality) and the fifth covered the ring (8 modes, 87 %); with alternating updates the
+    same 4 of 5 ended in one blob (std 0.07–0.16). At 10,000 iterations (simultaneous), changing:
+    the init and Adam to torch's (Haar orthogonal, ε on the bias-corrected √v̂) from TF 1.0's and
+    Keras's: blobs in 5 of 5 (std 0.13–0.22); gain 1.4 instead of 0.8: blobs in 4 of 5 (std
+    0.37–0.71; the fifth 0.46 × 1.25); tanh instead of ReLU: spread, partly far off the ring (std
     0.4–4.7, 2.4 ± 0.7 modes); G's learning rate 1e-3 (the notebook's): 4 of 5 diverge (samples at
-    |x| ≈ 10²–10⁴); D without the input scaling: spread (std 0.2–1.7, 2.4 ± 0.8 modes); D with two
-    hidden layers on input / 4: spread in 4 of 5 (3.4 ± 1.9 modes); the notebook's D (two layers, no
-    scaling): spread, D ahead (loss 0.73), 5.6 ± 1.0 modes. So the collapse needs ReLU nets, the
-    appendix's small D (one hidden layer on input / 4) and G's learning rate 1e-4 together; the
-    initialisation's form and gain and the update order do not decide it. The blobs are not on a
-    mode (median distance to the nearest centre 0.3–0.7, i.e. 15–35 standard deviations), so
-    VEEGAN's 99.3 % high quality is not reproduced. This preset itself (``ganlab sweep
-    benchmarks/protocols/metz.toml``, GAN rows, 25,000 iterations, 5 seeds): ring 0.6 ± 0.2 modes,
-    1.0 ± 0.5 % high quality, every seed one blob (per-axis std 0.07–0.23), D's loss 1.385–1.386 at
-    the end (VEEGAN: 1 mode, 99.3 %); grid 3.4 ± 0.9 modes, 1.5 ± 0.3 %, samples spread over part of
-    the grid (std 0.6–2.8; VEEGAN: 3.3, 0.5 %).
+    |x| ≈ 10²–10⁴; so does the notebook's protocol with ReLU); D without the input scaling: spread
+    (std 0.2–1.7, 2.4 ± 0.8 modes); D with two hidden layers on input / 4: spread in 4 of 5 (3.4 ±
+    1.9 modes); the notebook's D (two layers, no scaling): spread, D ahead (loss 0.73), 5.6 ± 1.0
+    modes. The ring's scale was not varied. So the collapse needs ReLU nets, the appendix's small D
+    (one hidden layer on input / 4) and G's learning rate 1e-4 together; the initialisation's form
+    and gain and the update order do not decide it. The blobs are not on a mode (median distance to
+    the nearest centre 0.3–0.7 in the scratch loop, 0.22–0.82 in ganlab's run below, i.e. 11–41
+    standard deviations), so VEEGAN's 99.3 % high quality is not reproduced. This preset itself
+    (``ganlab sweep benchmarks/protocols/metz.toml``, GAN rows, 25,000 iterations, 5 seeds): ring
+    0.6 ± 0.2 modes, 1.0 ± 0.5 % high quality, every seed one blob (per-axis std 0.07–0.23), D's
+    loss 1.385–1.386 at the end (VEEGAN: 1 mode, 99.3 %); grid 3.4 ± 0.9 modes, 1.5 ± 0.3 %, samples
+    spread over part of the grid (std 0.6–2.8; VEEGAN: 3.3, 0.5 %).
     """
     return TrainConfig(
         target=target,

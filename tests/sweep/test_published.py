@@ -50,6 +50,7 @@ def test_every_source_says_what_its_plus_minus_means():
         assert has_se == ("standard error" in p.source.pm), p.key
     assert published_for("lin2018:PacGAN3", "grid25").values["modes_captured"] == Value(24.6, 0.4)
     assert published_for("lin2018:PacGAN3", "swissroll") is None
+    assert "srivastava2017:Unrolled GAN" in PUBLISHED_KEYS
     assert published_for("srivastava2017:GAN", "metz-ring8") is published_for("srivastava2017:GAN", "ring8")
 
 
@@ -65,7 +66,6 @@ def test_scaled_ring_has_the_same_mode_metrics():
     assert 0 < a.high_quality_fraction < 1  # the test must exercise the threshold
     assert (a.modes_captured, a.high_quality_fraction, list(a.mode_counts)) == (b.modes_captured, b.high_quality_fraction, list(b.mode_counts))
     assert a.reverse_kl == pytest.approx(b.reverse_kl, rel=1e-12)
-    assert "srivastava2017:Unrolled GAN" in PUBLISHED_KEYS
 
 
 @pytest.mark.parametrize("mean,se,n,theirs,outside", [
@@ -108,3 +108,5 @@ def test_caveats_name_protocol_and_budget():
     assert caveats(lin, "quick", 3000) == ["protocol differs: ours is the quick preset, theirs the pacgan one"]
     vee = published_for("srivastava2017:GAN", "ring8").source
     assert caveats(vee, "unrolled", 25_000) == []  # "unrolled" and "veegan" are the same preset
+    assert caveats(vee, "veegan", 25_000, "ring8") == []
+    assert caveats(vee, "veegan", 25_000, "metz-ring8") == ["target: metz-ring8, their ring8 scaled (the same mode metrics)"]

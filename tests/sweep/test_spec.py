@@ -25,6 +25,30 @@ def test_the_test_spec_expands_variant_major():
     assert cells[0].config.grid == {} and cells[0].config.n_members == 2
 
 
+def test_a_preset_that_takes_unroll_picks_its_schedule_from_it():
+    """As on the command line: metz-appendix alternates at K = 0 and switches to the unrolled
+    schedule when a variant sets only ``unroll``."""
+    text = """
+[sweep]
+name = "u"
+description = "unroll on a preset that takes it"
+preset = "metz-appendix"
+targets = ["metz-ring8"]
+seeds = 1
+steps = 2
+
+[[methods]]
+label = "gan"
+
+[[methods]]
+label = "k5"
+unroll = 5
+"""
+    gan, k5 = (c.config.method for c in SweepSpec.from_text(text).cells())
+    assert (gan.schedule, gan.unroll) == ("alternating", 0)
+    assert (k5.schedule, k5.unroll) == ("unrolled", 5)
+
+
 def test_presets_and_overrides_compose():
     """The preset gives the base, the quick preset's method is picked by name, [defaults] apply
     first and a variant's own keys win; a per-variant steps beats the sweep's."""

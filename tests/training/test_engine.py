@@ -72,6 +72,24 @@ def test_metz_appendix_nets_equal_the_reference_loop(unroll):
     assert max_gap(t.params_d, engine_names(ref.D), 1) < 1e-12
 
 
+def test_metz_appendix_is_the_appendix_protocol():
+    """The preset's values are those its docstring attributes to Metz et al. 2017, appendix A
+    (radius-2 ring of std 0.02; ReLU G 2 × 128; D input / 4 → 128 ReLU; orthogonal gain 0.8;
+    Adam 1e-4 for both, β1 0.5; minimax; alternating, or unrolled with K > 0; z of 256)."""
+    from ganlab.theory.targets import make_target
+
+    c = metz_appendix()
+    g, d, m = c.generator, c.discriminator, c.method
+    assert (g.width, g.depth, g.activation, g.init, g.init_scale, g.input_scale) == (128, 2, "relu", "orthogonal", 0.8, 1.0)
+    assert (d.width, d.depth, d.activation, d.init, d.init_scale, d.input_scale) == (128, 1, "relu", "orthogonal", 0.8, 0.25)
+    assert (m.lr_d, m.lr_g, m.betas[0], m.generator_loss, m.schedule, m.unroll) == (1e-4, 1e-4, 0.5, "minimax", "alternating", 0)
+    assert (c.noise_dim, c.method.batch_size, c.steps, len(c.seeds)) == (256, 512, 25_000, 5)
+    t = make_target(c.target)
+    torch.testing.assert_close(t.means.norm(dim=1), torch.full((8,), 2.0, dtype=torch.float64))
+    torch.testing.assert_close(t.mode_stds, torch.full((8, 2), 0.02, dtype=torch.float64))
+    assert (metz_appendix(unroll=5).method.schedule, metz_appendix(unroll=5).method.unroll) == ("unrolled", 5)
+
+
 def test_input_scale_multiplies_the_input_before_the_first_layer():
     """D(x) = W1ᵀ relu(W0ᵀ (s·x) + b0) + b1, written out by hand, for s = 1/4."""
     from ganlab.models.mlp import MLP, MLPSpec

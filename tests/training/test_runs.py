@@ -1,6 +1,7 @@
 """Runs a user can trust: outputs, resumption (after a kill, extended, on damaged files), locking,
 interruption, divergence, and one-line refusals of bad input before any work."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -134,6 +135,31 @@ def test_resume_keeps_each_grid_member_with_its_values(tmp_path):
     assert [(m["gp_lambda"], m["lr_d"]) for m in members[::2]] == [(0.1, 1e-4), (0.1, 1e-3), (10.0, 1e-4), (10.0, 1e-3)]
     assert main(["train", "--resume", str(cut), "--steps", "40", "--no-progress"]) == 0
     _same_results(whole, cut)
+
+
+# identity SHA-256 of presets as computed by commit c3c822b, before MLPSpec.input_scale existed
+SAVED_IDENTITIES = {
+    "quick": "26cb8258e384cef0a879d11e79f18d6761e72378f1ebdcc5bb94e4fa927367d8",
+    "veegan": "f70091fdc8912e2cc3d1ad491fdf495ff9321c0560f5b62c82119963aada411a",
+    "pacgan": "87a9b46a0628f9fb974e2b3a16e96e2d566cfd7f1cc2c4f40155a421fe63a48d",
+    "mnist-dcgan": "96b2b8211011132dc357143f4c82f2b53a7ebd3d8763570d3b728e2f1cec1265",
+}
+
+
+@pytest.mark.parametrize("preset", list(SAVED_IDENTITIES))
+def test_a_new_spec_field_at_its_default_keeps_saved_identities(preset):
+    """Run folders saved before a model-spec field was added must still load and resume: their
+    identity (and its hash) is unchanged while the new field is at its default; off its default
+    it enters the identity."""
+    from ganlab.training.presets import make_preset
+
+    cfg = make_preset(preset)
+    assert cfg.identity_sha256() == SAVED_IDENTITIES[preset]
+    if cfg.discriminator.__class__.__name__ == "MLPSpec":
+        assert "input_scale" not in cfg.identity()["discriminator"]
+        scaled = dataclasses.replace(cfg, discriminator=dataclasses.replace(cfg.discriminator, input_scale=0.25))
+        assert scaled.identity()["discriminator"]["input_scale"] == 0.25
+        assert type(cfg).from_dict({**scaled.identity(), "steps": 1}).discriminator.input_scale == 0.25
 
 
 def test_an_edited_config_is_refused_on_resume(tmp_path, capsys):
