@@ -147,6 +147,24 @@ def test_outputs_are_pinned():
 
 
 # -- statistics of the transforms ---------------------------------------------------------------
+def test_compiled_streams_give_the_same_words():
+    """``Streams(compiled=True)`` (Philox through torch.compile, used with ``Runtime(compile=True)``)
+    returns the eager words bit for bit, at any size, step and purpose — including the largest
+    step and a seed above 2³² — from one compiled kernel (no recompilation per step value)."""
+    import torch._dynamo
+
+    seeds = [0, 3, 2**40 + 7]
+    eager, compiled = Streams(seeds), Streams(seeds, compiled=True)
+    torch._dynamo.utils.counters.clear()
+    for purpose, step, sub, count in [("noise", 0, 0, 4), ("noise", 1, 1, 4099), ("data", 7, 2, 1023),
+                                      ("noise", MAX_STEP, 5, 9), ("x", 123456, 0, 5000)]:
+        assert torch.equal(eager.bits(purpose, step, sub, count), compiled.bits(purpose, step, sub, count))
+    frames = torch._dynamo.utils.counters["stats"]["unique_graphs"]
+    for step in range(10, 20):
+        compiled.bits("noise", step, 0, 1000)
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == frames  # new step values: no new graph
+
+
 def test_words_are_uniform_bytes_and_bits():
     """H0: the 32-bit words are iid uniform. Then (a) each byte of a word is uniform on 256 values:
     Pearson chi² with 255 df over 4·2²¹ bytes; (b) each of the 32 bit positions is Bernoulli(½):

@@ -77,7 +77,7 @@ class Trainer:
         self.members = [everyone[i] for i in self.member_index]
         self.seeds = [mb.seed for mb in self.members]
         self.n = len(self.members)
-        self.streams = Streams(self.seeds, self.device)
+        self.streams = Streams(self.seeds, self.device, compiled=self.rt.compile)
         self.target = make_target(cfg.target, **cfg.target_kwargs) if cfg.target in TARGETS else None
         self.source = source if source is not None else self._make_source()
         self.source.draws_per_step = draws_per_step(m)
