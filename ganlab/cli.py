@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import inspect
 import re
 import sys
 import types
@@ -214,20 +213,20 @@ def build_config(args: argparse.Namespace, base=None):
     method when the preset takes one), then every identity flag the user gave."""
     from .training.config import TrainConfig
     from .training.methods import MethodConfig, grid_fields
-    from .training.presets import PRESETS, make_preset
+    from .training.presets import make_preset, preset_takes
 
     if base is None:
         preset = args.preset or "quick"
         kw: dict[str, Any] = {}
         if args.target is not None:
             kw["target"] = args.target
-        takes_method = "method" in inspect.signature(PRESETS[preset]).parameters
+        takes_method = preset_takes(preset, "method")
         if args.method is not None:
             if not takes_method:
                 raise ValueError(f"preset {preset!r} fixes its method; change it with --pack, --unroll, "
                                  f"--d-steps, ... rather than --method {args.method}")
             kw["method"] = args.method
-        if getattr(args, "x_unroll", None) is not None and "unroll" in inspect.signature(PRESETS[preset]).parameters:
+        if getattr(args, "x_unroll", None) is not None and preset_takes(preset, "unroll"):
             kw["unroll"] = args.x_unroll  # the preset picks the schedule that goes with K (metz-appendix)
         base = make_preset(preset, **kw)
         count = len(base.seeds) if args.seeds is None else args.seeds

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import inspect
 import math
 import re
 import tomllib
@@ -50,7 +49,7 @@ from typing import Any
 
 from ..training.config import DTYPES, TrainConfig, check_models
 from ..training.methods import METHODS, MethodConfig, grid_fields
-from ..training.presets import PRESETS
+from ..training.presets import PRESETS, preset_takes
 from ..theory.targets import TARGETS, make_target
 from ..rng import check_seed
 
@@ -156,7 +155,7 @@ class Variant:
         kw: dict[str, Any] = {"target": target, "seeds": seeds}
         if self.method is not None:
             kw["method"] = self.method
-        if "unroll" in self.method_overrides and "unroll" in inspect.signature(PRESETS[self.preset]).parameters:
+        if "unroll" in self.method_overrides and preset_takes(self.preset, "unroll"):
             kw["unroll"] = self.method_overrides["unroll"]  # the preset picks the schedule for K (as the CLI)
         base = PRESETS[self.preset](**kw)
         method = dataclasses.replace(base.method, **self.method_overrides)
@@ -173,10 +172,6 @@ class Variant:
         d["compare"] = list(self.compare)
         d["grid"] = {k: list(v) for k, v in self.grid.items()}
         return d
-
-
-def _preset_takes_method(preset: str) -> bool:
-    return "method" in inspect.signature(PRESETS[preset]).parameters
 
 
 def _check_table(where: str, key: str, value: Any) -> dict[str, Any]:
@@ -248,7 +243,7 @@ def _variant(index: int, table: Any, defaults: dict[str, Any], sweep_preset: str
     if method is not None:
         if not isinstance(method, str) or method not in METHODS:
             raise SweepConfigError(f"{where}: unknown method {method!r}; known: {', '.join(sorted(METHODS))}")
-        if not _preset_takes_method(preset):
+        if not preset_takes(preset, "method"):
             raise SweepConfigError(f"{where}: preset {preset!r} fixes its method; set its fields (pack, unroll, "
                                    f"loss, ...) instead of method = {method!r}")
     label = meta.get("label")

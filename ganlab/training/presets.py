@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -275,6 +276,11 @@ PRESETS: dict[str, Callable[..., TrainConfig]] = {
     "mnist-wgan-gp": lambda target="mnist-test8k", seeds=(0,): mnist_dcgan(target, seeds, method="wgan-gp"),
     "stacked-dcgan": stacked_dcgan,
 }
+
+
+def preset_takes(name: str, parameter: str) -> bool:
+    """Whether preset ``name`` is a function of ``parameter`` (e.g. ``method``, ``unroll``)."""
+    return parameter in inspect.signature(PRESETS[name]).parameters
 
 
 def make_preset(name: str, **kwargs: Any) -> TrainConfig:
