@@ -5,7 +5,11 @@ against the loop a user writes for one seed (``nn.Sequential`` nets, ``torch.opt
 
 * "small":  the ``quick`` preset nets (G and D 2 × 128 ReLU), batch 256, non-saturating GAN, ring8;
 * "pacgan": the ``pacgan`` preset nets (G 4 × 400 batch norm, D 3 maxout layers 200 × 5),
-  batch 100, pack 1, fresh samples, alternating updates (as the plain loop), grid25.
+  batch 100, pack 1, fresh samples, alternating updates (as the plain loop), grid25;
+* "noise256": the ``metz-appendix`` preset (G 2 × 128 ReLU, D 1 × 128 ReLU on input / 4), z of 256
+  and batch 512, alternating, metz-ring8: tiny nets and large random draws, where the engine's
+  counter-based streams (Philox, Box–Muller in float64) cost more than the plain loop's
+  ``torch.randn``, and ``torch.compile`` of the streams matters.
 
 Also: the fp32 matmul peak measured in the same run, the share of it each setup reaches counting
 the FLOPs autograd really performs (``torch.utils.flop_counter`` over one step), the engine with
@@ -74,7 +78,7 @@ def _cpu_name() -> str:
 @dataclass
 class Setup:
     label: str
-    size: str  # "small" | "pacgan" | "peak"
+    size: str  # "small" | "pacgan" | "noise256" | "peak"
     kind: str  # "plain" | "engine" | "compiled" | "mm"
     n: int
     call: Callable[[], Any]
@@ -85,12 +89,12 @@ class Setup:
 
 
 def configs() -> dict[str, Any]:
-    from ganlab.training.presets import pacgan, quick
+    from ganlab.training.presets import metz_appendix, pacgan, quick
 
     small = quick(target="ring8", method="nonsaturating", seeds=(0,))
     pac = pacgan(target="grid25", pack=1, seeds=(0,))
     pac = replace(pac, dataset_size=None, method=replace(pac.method, schedule="alternating"))
-    return {"small": small, "pacgan": pac}
+    return {"small": small, "pacgan": pac, "noise256": metz_appendix(seeds=(0,))}
 
 
 class PlainLoop:
@@ -321,7 +325,7 @@ def plot(summary: dict[str, Any], parts: dict[str, dict[str, float]], meta: dict
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
-    colours = {"small": "tab:blue", "pacgan": "tab:orange"}
+    colours = {"small": "tab:blue", "pacgan": "tab:orange", "noise256": "tab:green"}
     for size, colour in colours.items():
         rows = [r for r in summary["rows"] if r["size"] == size]
         eng = sorted((r for r in rows if r["kind"] == "engine"), key=lambda r: r["n"])
@@ -429,8 +433,9 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarise(setups)
     parts = {}
     for (size, n, compiled), t in extra["trainers"].items():
-        if not compiled and n in (32, 128):
-            parts[f"{size} N={n}"] = breakdown(t, args.device, steps=20 if size == "small" else 5)
+        if n in (32, 128):
+            parts[f"{size} N={n}{' compiled' if compiled else ''}"] = breakdown(
+                t, args.device, steps=5 if size == "pacgan" else 20)
     print_report(summary, parts, extra["flops"])
     plot(summary, parts, meta, out)
     print(f"\nfigure: {out}  (total {time.perf_counter() - t_start:.0f} s)")

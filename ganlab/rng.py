@@ -19,6 +19,7 @@ Use:
 
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 from collections.abc import Sequence
@@ -89,16 +90,25 @@ def philox4x32(counter: Words, key: tuple[torch.Tensor | int, torch.Tensor | int
     return c0, c1, c2, c3
 
 
-_COMPILED: dict[str, object] = {}
+def box_muller(bits: torch.Tensor) -> torch.Tensor:
+    """[N, 2h] 32-bit words → [N, 2h] N(0, 1) in float64: u = (w + ½)/2³² (exact, never 0 or 1),
+    z = √(−2 log u₁)·(cos 2πu₂, sin 2πu₂) with u₁ the first h words of a row and u₂ the last h,
+    cosines first."""
+    half = bits.shape[1] // 2
+    u = (bits.to(torch.float64) + 0.5) * 2.0**-32
+    r = torch.sqrt(-2.0 * torch.log(u[:, :half]))
+    theta = (2.0 * math.pi) * u[:, half:]
+    return torch.cat([r * torch.cos(theta), r * torch.sin(theta)], dim=1)
 
 
-def _compiled_philox():
-    """``philox4x32`` through ``torch.compile`` (one fused kernel for the ten rounds instead of about
-    two hundred elementwise passes; integer arithmetic, so bit-identical), compiled once per
-    process with dynamic shapes so that every draw size shares it."""
-    if "philox" not in _COMPILED:
-        _COMPILED["philox"] = torch.compile(philox4x32, dynamic=True)
-    return _COMPILED["philox"]
+@functools.cache
+def _compiled(fn):
+    """``fn`` through ``torch.compile`` with dynamic shapes, once per process, so every draw size
+    shares one kernel: ``philox4x32`` becomes one fused kernel for the ten rounds instead of about
+    two hundred elementwise passes (integer arithmetic: bit-identical); ``box_muller`` one pass
+    (inductor's vectorised log/cos/sin may differ from eager in the last float64 bit, so compiled
+    normals equal eager ones to float64 rounding, like the compiled networks)."""
+    return torch.compile(fn, dynamic=True)
 
 
 def purpose_id(purpose: str) -> int:
@@ -143,7 +153,7 @@ class Streams:
         blocks = -(-count // 4)
         j = torch.arange(blocks, dtype=torch.int64, device=self.device)[None, :]
         if self.compiled:  # counter words as 0-d tensors: their values must not specialise the kernel
-            words = _compiled_philox()(
+            words = _compiled(philox4x32)(
                 (j, *(torch.tensor(w, dtype=torch.int64, device=self.device) for w in (sub, step, purpose_id(purpose)))),
                 self._key)
         else:
@@ -160,14 +170,14 @@ class Streams:
 
     def normal(self, purpose: str, step: int, sub: int, shape: Sequence[int],
                dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """N(0, 1) [N, *shape] by Box–Muller in float64: √(−2 log u₁)·(cos 2πu₂, sin 2πu₂)."""
+        """N(0, 1) [N, *shape] by Box–Muller in float64 (``box_muller``), then cast."""
         count = math.prod(shape)
-        half = -(-count // 2)
-        u = (self.bits(purpose, step, sub, 2 * half).to(torch.float64) + 0.5) * 2.0**-32
-        r = torch.sqrt(-2.0 * torch.log(u[:, :half]))
-        theta = (2.0 * math.pi) * u[:, half:]
-        z = torch.cat([r * torch.cos(theta), r * torch.sin(theta)], dim=1)[:, :count]
-        return z.reshape(self.n, *shape).to(dtype)
+        bits = self.bits(purpose, step, sub, 2 * -(-count // 2))
+        if self.compiled:  # a fresh contiguous tensor: strides and views would specialise the kernel
+            z = _compiled(box_muller)(bits.clone())
+        else:
+            z = box_muller(bits)
+        return z[:, :count].reshape(self.n, *shape).to(dtype)
 
     def categorical(self, purpose: str, step: int, sub: int, shape: Sequence[int],
                     cumulative: torch.Tensor) -> torch.Tensor:

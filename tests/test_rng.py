@@ -148,9 +148,10 @@ def test_outputs_are_pinned():
 
 # -- statistics of the transforms ---------------------------------------------------------------
 def test_compiled_streams_give_the_same_words():
-    """``Streams(compiled=True)`` (Philox through torch.compile, used with ``Runtime(compile=True)``)
-    returns the eager words bit for bit, at any size, step and purpose — including the largest
-    step and a seed above 2³² — from one compiled kernel (no recompilation per step value)."""
+    """``Streams(compiled=True)`` (Philox and Box–Muller through torch.compile, used with
+    ``Runtime(compile=True)``) returns the eager words bit for bit, at any size, step and purpose —
+    including the largest step and a seed above 2³² — from one compiled kernel each (no
+    recompilation per step value or draw size)."""
     import torch._dynamo
 
     seeds = [0, 3, 2**40 + 7]
@@ -159,10 +160,12 @@ def test_compiled_streams_give_the_same_words():
     for purpose, step, sub, count in [("noise", 0, 0, 4), ("noise", 1, 1, 4099), ("data", 7, 2, 1023),
                                       ("noise", MAX_STEP, 5, 9), ("x", 123456, 0, 5000)]:
         assert torch.equal(eager.bits(purpose, step, sub, count), compiled.bits(purpose, step, sub, count))
+    compiled.normal("noise", 0, 0, (3, 5))
     frames = torch._dynamo.utils.counters["stats"]["unique_graphs"]
     for step in range(10, 20):
         compiled.bits("noise", step, 0, 1000)
-    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == frames  # new step values: no new graph
+        compiled.normal("noise", step, 0, (step, 7))  # odd and even counts
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == frames  # new steps, sizes: no new graph
 
 
 def test_words_are_uniform_bytes_and_bits():
@@ -216,17 +219,20 @@ def test_normal_is_standard_normal():
     assert abs(np.corrcoef(a**2, b**2)[0, 1]) < tol
 
 
-def test_normal_is_box_muller_of_the_words():
+@pytest.mark.parametrize("compiled", [False, True])
+def test_normal_is_box_muller_of_the_words(compiled):
     """normal = √(−2 log u₁)·(cos 2πu₂, sin 2πu₂), u = (w + ½)/2³² with u₁ the first ⌈count/2⌉
     words and u₂ the next, computed here in numpy from the reference words (odd count: the last
-    sine is dropped)."""
-    s = Streams([3, 2**40 + 5])
-    z = s.normal("noise", 9, 2, (7,), torch.float64)
-    for i, seed in enumerate([3, 2**40 + 5]):
-        u = (np.array(bits_ref(seed, "noise", 9, 2, 8), dtype=np.float64) + 0.5) / 2.0**32
-        r, th = np.sqrt(-2 * np.log(u[:4])), 2 * np.pi * u[4:]
-        expected = np.concatenate([r * np.cos(th), r * np.sin(th)])[:7]
-        np.testing.assert_allclose(z[i].numpy(), expected, rtol=1e-14, atol=1e-15)
+    sine is dropped), eager and through torch.compile (to float64 rounding: a few ulp)."""
+    s = Streams([3, 2**40 + 5], compiled=compiled)
+    for count in (7, 1001):
+        z = s.normal("noise", 9, 2, (count,), torch.float64)
+        half = -(-count // 2)
+        for i, seed in enumerate([3, 2**40 + 5]):
+            u = (np.array(bits_ref(seed, "noise", 9, 2, 2 * half), dtype=np.float64) + 0.5) / 2.0**32
+            r, th = np.sqrt(-2 * np.log(u[:half])), 2 * np.pi * u[half:]
+            expected = np.concatenate([r * np.cos(th), r * np.sin(th)])[:count]
+            np.testing.assert_allclose(z[i].numpy(), expected, rtol=1e-14, atol=1e-15)
     assert s.normal("noise", 9, 2, (7,)).dtype == torch.float32
 
 

@@ -289,8 +289,8 @@ class Runtime:
     device: str = option("cpu", "cpu, cuda or cuda:<index>")
     dtype: str = option("float32", "parameters and arithmetic: float32, float64, or bfloat16 (bf16 autocast "
                         "of the networks, float32 parameters)", choices=DTYPES)
-    compile: bool = option(False, "torch.compile the networks' forward passes and the Philox rounds of the "
-                           "random streams (bit-identical words)")
+    compile: bool = option(False, "torch.compile the networks' forward passes and the random streams "
+                           "(bit-identical Philox words; normals and networks equal to rounding)")
     threads: int = option(DEFAULT_THREADS, "torch CPU threads (default: $OMP_NUM_THREADS, else the cores this "
                           "process may use)")
     progress: bool = option(True, "show a progress bar")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import types
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,8 +110,8 @@ class Trainer:
         self._forward_g = self.G.__call__ if self.G else None
         self._forward_d = self.D.__call__
         if self.rt.compile:
-            self._forward_d = torch.compile(self._forward_d)
-            self._forward_g = torch.compile(self._forward_g) if self.G else None
+            self._forward_d = _compile_call(self.D)
+            self._forward_g = _compile_call(self.G) if self.G else None
         self.step = 0
         self.alive = torch.ones(self.n, dtype=torch.bool, device=self.device)
         self.diverged_at = torch.full((self.n,), -1, dtype=torch.int64, device=self.device)
@@ -494,3 +495,15 @@ def merge_states(parts: list[dict[str, Any]]) -> dict[str, Any]:
                         for k, v in parts[0][opt].items()}
     out["divergences"] = [d for p in parts for d in p["divergences"]]
     return out
+
+
+def _compile_call(model) -> Any:
+    """``torch.compile`` of ``model.__call__`` through a copy of its code object. Dynamo keeps its
+    compiled graphs, and its limit of 8 recompilations, per code object: every model of a class
+    would otherwise share ``Model.__call__``'s, and one trainer already needs 5 (G and D, with and
+    without grad, the evaluation batch), so a second compiled trainer in the same process (a sweep,
+    a benchmark) silently fell back to eager for the rest."""
+    fn = type(model).__call__
+    own = types.FunctionType(fn.__code__.replace(), fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+    own.__kwdefaults__ = fn.__kwdefaults__
+    return torch.compile(types.MethodType(own, model))

@@ -491,6 +491,20 @@ def test_torch_compile_gives_the_eager_numbers():
     assert max((a.params_g[k] - b.params_g[k]).abs().max().item() for k in a.params_g) < 1e-6
 
 
+def test_compiled_trainers_in_one_process_stay_compiled():
+    """Dynamo keeps at most 8 compiled variants per code object and then silently runs eager; one
+    trainer needs about 5 of its network's ``__call__`` (G and D, with and without grad, the
+    evaluation batch). Three compiled trainers of different widths in one process (as in a sweep
+    or a benchmark) must each get their own: dynamo is told to fail instead of falling back."""
+    import torch._dynamo
+
+    with torch._dynamo.config.patch(fail_on_recompile_limit_hit=True):
+        for width in (8, 16, 24):
+            t = _params_after(small(make_method("nonsaturating"), seeds=(1,), width=width), Runtime(compile=True), 2)
+            t.evaluate()
+            t.train_step()
+
+
 # -- class-conditional runs ---------------------------------------------------------------------------------
 def test_a_conditional_gan_uses_the_labels():
     """classes = 8 on ring8 (labels = mixture components): D sees the real samples' components and
