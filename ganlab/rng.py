@@ -90,24 +90,36 @@ def philox4x32(counter: Words, key: tuple[torch.Tensor | int, torch.Tensor | int
     return c0, c1, c2, c3
 
 
-def box_muller(bits: torch.Tensor) -> torch.Tensor:
-    """[N, 2h] 32-bit words → [N, 2h] N(0, 1) in float64: u = (w + ½)/2³² (exact, never 0 or 1),
-    z = √(−2 log u₁)·(cos 2πu₂, sin 2πu₂) with u₁ the first h words of a row and u₂ the last h,
-    cosines first."""
-    half = bits.shape[1] // 2
+def philox_words(counter: Words, key: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """The blocks ``philox4x32(counter, key)`` as words [N, 4·blocks], block by block, four words
+    each (counter word 0 the block index j [1, blocks], key words [N, 1])."""
+    return torch.stack(torch.broadcast_tensors(*philox4x32(counter, key)), dim=-1).flatten(1)
+
+
+def philox_normals(counter: Words, key: tuple[torch.Tensor, torch.Tensor], half: int) -> torch.Tensor:
+    """[N, 2·half] float64 normals: ``box_muller`` of the first 2·half words of ``philox_words``."""
+    return box_muller(philox_words(counter, key), half)
+
+
+def box_muller(bits: torch.Tensor, half: int) -> torch.Tensor:
+    """[N, ≥ 2h] 32-bit words → [N, 2h] N(0, 1) in float64: u = (w + ½)/2³² (exact, never 0 or 1),
+    z = √(−2 log u₁)·(cos 2πu₂, sin 2πu₂) with u₁ the first h words of a row and u₂ the next h,
+    cosines first. (All words are converted and the halves sliced after, so a compiled kernel
+    does not specialise on how 2h relates to the words' length.)"""
     u = (bits.to(torch.float64) + 0.5) * 2.0**-32
     r = torch.sqrt(-2.0 * torch.log(u[:, :half]))
-    theta = (2.0 * math.pi) * u[:, half:]
+    theta = (2.0 * math.pi) * u[:, half:2 * half]
     return torch.cat([r * torch.cos(theta), r * torch.sin(theta)], dim=1)
 
 
 @functools.cache
 def _compiled(fn):
     """``fn`` through ``torch.compile`` with dynamic shapes, once per process, so every draw size
-    shares one kernel: ``philox4x32`` becomes one fused kernel for the ten rounds instead of about
-    two hundred elementwise passes (integer arithmetic: bit-identical); ``box_muller`` one pass
-    (inductor's vectorised log/cos/sin may differ from eager in the last float64 bit, so compiled
-    normals equal eager ones to float64 rounding, like the compiled networks)."""
+    shares one kernel: ``philox_words`` becomes one fused kernel for the ten rounds instead of about
+    two hundred elementwise passes (integer arithmetic: bit-identical); ``philox_normals`` adds
+    Box–Muller to the same kernel (inductor's vectorised log/cos/sin may differ from eager in the
+    last float64 bit, so compiled normals equal eager ones to float64 rounding, like the compiled
+    networks)."""
     return torch.compile(fn, dynamic=True)
 
 
@@ -150,15 +162,17 @@ class Streams:
         if isinstance(sub, bool) or not isinstance(sub, int) or not 0 <= sub <= MASK32:
             raise ValueError(f"sub must be an integer in [0, {MASK32}], got {sub!r}")
         check_int("count", count, minimum=0)
-        blocks = -(-count // 4)
-        j = torch.arange(blocks, dtype=torch.int64, device=self.device)[None, :]
-        if self.compiled:  # counter words as 0-d tensors: their values must not specialise the kernel
-            words = _compiled(philox4x32)(
-                (j, *(torch.tensor(w, dtype=torch.int64, device=self.device) for w in (sub, step, purpose_id(purpose)))),
-                self._key)
-        else:
-            words = philox4x32((j, sub, step, purpose_id(purpose)), self._key)
-        return torch.stack(torch.broadcast_tensors(*words), dim=-1).reshape(self.n, 4 * blocks)[:, :count]
+        return self._draw(philox_words, purpose, step, sub, count)[:, :count]
+
+    def _draw(self, fn, purpose: str, step: int, sub: int, count: int, *args) -> torch.Tensor:
+        """fn(counter, key, *args), the counter's block index covering ``count`` words; compiled,
+        the other counter words are 0-d tensors, so that their values do not specialise the kernel."""
+        j = torch.arange(-(-count // 4), dtype=torch.int64, device=self.device)[None, :]
+        if not self.compiled:
+            return fn((j, sub, step, purpose_id(purpose)), self._key, *args)
+        words = (torch.tensor(w, dtype=torch.int64, device=self.device) for w in (sub, step, purpose_id(purpose)))
+        with torch.no_grad():  # one grad mode: fewer compiled variants
+            return _compiled(fn)((j, *words), self._key, *args)
 
     def uniform(self, purpose: str, step: int, sub: int, shape: Sequence[int],
                 dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -172,12 +186,10 @@ class Streams:
                dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """N(0, 1) [N, *shape] by Box–Muller in float64 (``box_muller``), then cast."""
         count = math.prod(shape)
-        bits = self.bits(purpose, step, sub, 2 * -(-count // 2))
-        if self.compiled:  # a fresh contiguous tensor: strides and views would specialise the kernel
-            z = _compiled(box_muller)(bits.clone())
-        else:
-            z = box_muller(bits)
-        return z[:, :count].reshape(self.n, *shape).to(dtype)
+        half = -(-count // 2)
+        self.bits(purpose, step, sub, 0)  # validates the address
+        z = self._draw(philox_normals, purpose, step, sub, 2 * half, half)[:, :count]
+        return z.reshape(self.n, *shape).to(dtype)
 
     def categorical(self, purpose: str, step: int, sub: int, shape: Sequence[int],
                     cumulative: torch.Tensor) -> torch.Tensor:

@@ -150,8 +150,8 @@ def test_outputs_are_pinned():
 def test_compiled_streams_give_the_same_words():
     """``Streams(compiled=True)`` (Philox and Box–Muller through torch.compile, used with
     ``Runtime(compile=True)``) returns the eager words bit for bit, at any size, step and purpose —
-    including the largest step and a seed above 2³² — from one compiled kernel each (no
-    recompilation per step value or draw size)."""
+    including the largest step and a seed above 2³² — from one compiled kernel each: no
+    recompilation per step value or draw size (torch specialises only sizes 0 and 1)."""
     import torch._dynamo
 
     seeds = [0, 3, 2**40 + 7]
