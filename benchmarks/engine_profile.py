@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=128, help="members trained together (default 128)")
     p.add_argument("--steps", type=int, default=3, help="profiled steps, after 3 warm-up steps (default 3)")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's default)")
+    p.add_argument("--compile", action="store_true", help="profile the step with Runtime(compile=True)")
     p.add_argument("--rows", type=int, default=15, help="rows per table (default 15)")
     p.add_argument("--no-tune", action="store_true", help="do not re-exec with GLIBC_TUNABLES")
     args = p.parse_args(argv)
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         base = configs()[args.size]
     cfg = replace(base, seeds=tuple(range(args.n)))
-    trainer = Trainer(cfg, Runtime(device="cpu", progress=False))
+    trainer = Trainer(cfg, Runtime(device="cpu", progress=False, compile=args.compile))
     for _ in range(3):
         trainer.train_step()
 
@@ -66,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             trainer.train_step()
         return 1e3 * (time.perf_counter() - t0) / args.steps
 
-    print(f"{args.preset or args.size} nets, N = {args.n}, {args.steps} steps, {torch.get_num_threads()} threads")
+    print(f"{args.preset or args.size} nets, N = {args.n}, {args.steps} steps, {torch.get_num_threads()} threads"
+          + (", torch.compile" if args.compile else ""))
     print(f"without the profiler: {steps():.1f} ms per step")
     for by_shape in (False, True):
         with profile(activities=[ProfilerActivity.CPU], record_shapes=by_shape) as prof:
