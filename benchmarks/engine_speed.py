@@ -364,7 +364,9 @@ def plot(summary: dict[str, Any], parts: dict[str, dict[str, float]], meta: dict
     axes[2].set_ylabel("ms per step")
     axes[2].set_title("where a step's time goes")
     axes[2].legend(fontsize=7)
-    axes[2].tick_params(axis="x", labelsize=8)
+    axes[2].tick_params(axis="x", labelsize=8, labelrotation=35)
+    for label in axes[2].get_xticklabels():
+        label.set_horizontalalignment("right")
     fig.suptitle(f"ganlab engine speed — {meta['device_name']}, {meta['threads']} threads, torch {meta['torch']}",
                  fontsize=10)
     fig.tight_layout()
@@ -388,7 +390,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", help="also write every measurement and the versions here")
     p.add_argument("--force", action="store_true", help="overwrite an existing --json file")
     p.add_argument("--no-tune", action="store_true", help="do not re-exec with GLIBC_TUNABLES")
+    p.add_argument("--replot", metavar="JSON", help="only redraw the figure from a --json file of an earlier run")
     args = p.parse_args(argv)
+    if args.replot:
+        saved = json.loads(Path(args.replot).read_text())
+        out = Path(args.out) if args.out else DEFAULT_OUT
+        plot(saved["summary"], saved["breakdown"], saved["meta"], out)
+        print(f"figure: {out} (from {args.replot}, measured {saved['meta']['time']})")
+        return 0
     kind = "cuda" if args.device.startswith("cuda") else "cpu"
     try:
         ns = tuple(int(v) for v in args.ns.split(",")) if args.ns else NS[(kind, args.quick)]
