@@ -3,7 +3,7 @@
 setups (same nets, same GLIBC_TUNABLES re-exec), printing each op's share of the self time, by op
 and by op and input shape.
 
-    python benchmarks/engine_profile.py [--size pacgan|small] [--n 128] [--steps 3] [--threads 2]
+    python benchmarks/engine_profile.py [--size pacgan|small|noise256] [--n 128] [--steps 3] [--threads 2] [--compile]
     python benchmarks/engine_profile.py --preset metz-appendix --n 5 --threads 1   # a preset instead
 
 The profiler slows small ops, so read the shares, not the absolute times (each table says how long a
@@ -24,7 +24,8 @@ from engine_speed import _maybe_reexec, configs  # benchmarks/ is on sys.path wh
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--size", default="pacgan", choices=("pacgan", "small"), help="net size (default pacgan)")
+    p.add_argument("--size", default="pacgan", choices=("pacgan", "small", "noise256"),
+                   help="net size, as in engine_speed.py (default pacgan)")
     p.add_argument("--preset", help="profile this preset's configuration (nets, batch, noise, method) instead "
                    "of --size's; image presets need their data set")
     p.add_argument("--n", type=int, default=128, help="members trained together (default 128)")

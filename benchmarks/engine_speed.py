@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """How fast is the batched engine? Total GAN steps/s of N seeds trained as one ``Trainer``,
 against the loop a user writes for one seed (``nn.Sequential`` nets, ``torch.optim.Adam``,
-``binary_cross_entropy_with_logits``, float32 draws from a simple sampler), for two net sizes:
+``binary_cross_entropy_with_logits``, float32 draws from a simple sampler), for three net sizes:
 
 * "small":  the ``quick`` preset nets (G and D 2 × 128 ReLU), batch 256, non-saturating GAN, ring8;
 * "pacgan": the ``pacgan`` preset nets (G 4 × 400 batch norm, D 3 maxout layers 200 × 5),
@@ -13,7 +13,7 @@ against the loop a user writes for one seed (``nn.Sequential`` nets, ``torch.opt
 
 Also: the fp32 matmul peak measured in the same run, the share of it each setup reaches counting
 the FLOPs autograd really performs (``torch.utils.flop_counter`` over one step), the engine with
-``torch.compile`` of its networks on and off, and a per-step breakdown (sampling, forward and
+``torch.compile`` of its networks and random streams on and off, and a per-step breakdown (sampling, forward and
 backward, optimizer, bookkeeping, evaluation) so the next bottleneck is visible.
 
 Everything is timed in one process in interleaved rounds (each round times every setup once, in
@@ -328,6 +328,8 @@ def plot(summary: dict[str, Any], parts: dict[str, dict[str, float]], meta: dict
     colours = {"small": "tab:blue", "pacgan": "tab:orange", "noise256": "tab:green"}
     for size, colour in colours.items():
         rows = [r for r in summary["rows"] if r["size"] == size]
+        if not rows:  # a --replot of a run from before this size existed
+            continue
         eng = sorted((r for r in rows if r["kind"] == "engine"), key=lambda r: r["n"])
         comp = sorted((r for r in rows if r["kind"] == "compiled"), key=lambda r: r["n"])
         plain = next(r for r in rows if r["kind"] == "plain")

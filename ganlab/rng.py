@@ -157,20 +157,22 @@ class Streams:
         self.n = len(seeds)
 
     def bits(self, purpose: str, step: int, sub: int, count: int) -> torch.Tensor:
+        return self._draw(philox_words, purpose, step, sub, count)[:, :count]
+
+    def _draw(self, fn, purpose: str, step: int, sub: int, count: int, *args) -> torch.Tensor:
+        """fn(counter, key, *args) after checking the address, the counter's block index covering
+        ``count`` words. Compiled, the other counter words are 0-d tensors, so that their values do
+        not specialise the kernel (``torch.full``: ``torch.tensor`` would wait for a GPU)."""
         if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= MAX_STEP:
             raise ValueError(f"step must be an integer in [0, {MAX_STEP}], got {step!r}")
         if isinstance(sub, bool) or not isinstance(sub, int) or not 0 <= sub <= MASK32:
             raise ValueError(f"sub must be an integer in [0, {MASK32}], got {sub!r}")
         check_int("count", count, minimum=0)
-        return self._draw(philox_words, purpose, step, sub, count)[:, :count]
-
-    def _draw(self, fn, purpose: str, step: int, sub: int, count: int, *args) -> torch.Tensor:
-        """fn(counter, key, *args), the counter's block index covering ``count`` words; compiled,
-        the other counter words are 0-d tensors, so that their values do not specialise the kernel."""
+        pid = purpose_id(purpose)
         j = torch.arange(-(-count // 4), dtype=torch.int64, device=self.device)[None, :]
         if not self.compiled:
-            return fn((j, sub, step, purpose_id(purpose)), self._key, *args)
-        words = (torch.tensor(w, dtype=torch.int64, device=self.device) for w in (sub, step, purpose_id(purpose)))
+            return fn((j, sub, step, pid), self._key, *args)
+        words = (torch.full((), w, dtype=torch.int64, device=self.device) for w in (sub, step, pid))
         with torch.no_grad():  # one grad mode: fewer compiled variants
             return _compiled(fn)((j, *words), self._key, *args)
 
@@ -185,9 +187,8 @@ class Streams:
     def normal(self, purpose: str, step: int, sub: int, shape: Sequence[int],
                dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """N(0, 1) [N, *shape] by Box–Muller in float64 (``box_muller``), then cast."""
-        count = math.prod(shape)
+        count = check_int("count", math.prod(shape), minimum=0)
         half = -(-count // 2)
-        self.bits(purpose, step, sub, 0)  # validates the address
         z = self._draw(philox_normals, purpose, step, sub, 2 * half, half)[:, :count]
         return z.reshape(self.n, *shape).to(dtype)
 

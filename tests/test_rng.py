@@ -156,16 +156,17 @@ def test_compiled_streams_give_the_same_words():
 
     seeds = [0, 3, 2**40 + 7]
     eager, compiled = Streams(seeds), Streams(seeds, compiled=True)
-    torch._dynamo.utils.counters.clear()
-    for purpose, step, sub, count in [("noise", 0, 0, 4), ("noise", 1, 1, 4099), ("data", 7, 2, 1023),
-                                      ("noise", MAX_STEP, 5, 9), ("x", 123456, 0, 5000)]:
-        assert torch.equal(eager.bits(purpose, step, sub, count), compiled.bits(purpose, step, sub, count))
-    compiled.normal("noise", 0, 0, (3, 5))
-    frames = torch._dynamo.utils.counters["stats"]["unique_graphs"]
-    for step in range(10, 20):
-        compiled.bits("noise", step, 0, 1000)
-        compiled.normal("noise", step, 0, (step, 7))  # odd and even counts
-    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == frames  # new steps, sizes: no new graph
+    with torch._dynamo.config.patch(fail_on_recompile_limit_hit=True):  # no silent fall back to eager
+        torch._dynamo.utils.counters.clear()
+        for purpose, step, sub, count in [("noise", 0, 0, 4), ("noise", 1, 1, 4099), ("data", 7, 2, 1023),
+                                          ("noise", MAX_STEP, 5, 9), ("x", 123456, 0, 5000)]:
+            assert torch.equal(eager.bits(purpose, step, sub, count), compiled.bits(purpose, step, sub, count))
+        compiled.normal("noise", 0, 0, (3, 5))
+        frames = torch._dynamo.utils.counters["stats"]["unique_graphs"]
+        for step in range(10, 20):
+            compiled.bits("noise", step, 0, 1000)
+            compiled.normal("noise", step, 0, (step, 7))  # odd and even counts
+        assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == frames  # new steps, sizes: no new graph
 
 
 def test_words_are_uniform_bytes_and_bits():
@@ -344,16 +345,18 @@ def _all_draws(s: Streams) -> list[torch.Tensor]:
             s.permutation("shuffle", 4, 0, 50)]
 
 
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
 @pytest.mark.parametrize("n_members", [1, 8, 128])
-def test_member_numbers_do_not_depend_on_the_other_members(n_members):
+def test_member_numbers_do_not_depend_on_the_other_members(n_members, compiled):
     """The key guarantee: for seed 77 placed at position i among n_members seeds (the others random
-    and different per run), every draw's row i equals (torch.equal) the single-member draw."""
-    alone = _all_draws(Streams([77]))
+    and different per run), every draw's row i equals (torch.equal) the single-member draw — also
+    through torch.compile, where N = 1 gets a kernel of its own."""
+    alone = _all_draws(Streams([77], compiled=compiled))
     g = np.random.default_rng(n_members)
     for pos in sorted({0, n_members // 2, n_members - 1}):
         others = [int(x) for x in g.integers(0, 2**63 - 1, size=n_members)]
         others[pos] = 77
-        batch = _all_draws(Streams(others))
+        batch = _all_draws(Streams(others, compiled=compiled))
         for a, b in zip(alone, batch):
             assert b.shape[0] == n_members
             assert torch.equal(a[0], b[pos])
@@ -371,14 +374,17 @@ def test_tensors_are_created_on_the_streams_device():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_cuda_equals_cpu_without_host_sync():
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+def test_cuda_equals_cpu_without_host_sync(compiled):
     """On a GPU: integer outputs bit-identical to the CPU's, normal to float64 rounding, and no
-    device-to-host synchronisation (torch.cuda.set_sync_debug_mode('error'))."""
+    device-to-host synchronisation (torch.cuda.set_sync_debug_mode('error')), eager and compiled."""
     seeds = [5, 2**40, 2**63 - 1]
     cpu = _all_draws(Streams(seeds))
+    gpu_streams = Streams(seeds, device="cuda", compiled=compiled)
+    _all_draws(gpu_streams)  # compiling may synchronise; the draws after it must not
     torch.cuda.set_sync_debug_mode("error")
     try:
-        gpu = _all_draws(Streams(seeds, device="cuda"))
+        gpu = _all_draws(gpu_streams)
     finally:
         torch.cuda.set_sync_debug_mode("default")
     for i, (c, g) in enumerate(zip(cpu, gpu)):

@@ -1,7 +1,7 @@
 """``ganlab sweep`` and ``ganlab figures``: parsers the main CLI adds with ``add_sweep_parser`` and
 ``add_figures_parser``; ``python -m ganlab.sweep`` runs them on their own.
 
-    ganlab sweep CONFIG --out DIR [--shard I/N] [--threads N]   run a sweep (or shard I of N)
+    ganlab sweep CONFIG --out DIR [--shard I/N] [--threads N] [--compile true]   run a sweep (or shard I of N)
     ganlab sweep CONFIG --out DIR --dry-run                     list the cells and their shards
     ganlab sweep merge DIR                                      merge the cells into DIR/table.*
     ganlab figures RUN_OR_SWEEP_DIR [--out FIGDIR]              draw the figures
@@ -46,6 +46,8 @@ def add_sweep_parser(subparsers) -> argparse.ArgumentParser:
     s.add_argument("--threads", type=int, default=DEFAULT_THREADS,
                    help=f"torch threads of this process (default {DEFAULT_THREADS}: run one shard per core)")
     s.add_argument("--device", default="cpu", help="cpu, cuda or cuda:<index> (default cpu)")
+    s.add_argument("--compile", choices=("true", "false"), default="false",
+                   help="torch.compile the networks and the random streams, as `ganlab train --compile` (default false)")
     s.add_argument("--checkpoint-every", type=int, default=1000, metavar="STEPS",
                    help="steps between a cell's checkpoints (default 1000)")
     s.add_argument("--no-progress", action="store_true", help="no progress bars (default: bars on a terminal)")
@@ -81,7 +83,7 @@ def run_command(args: argparse.Namespace) -> int:
             raise ValueError("give the sweep folder with --out DIR")
         shard = Shard.parse(args.shard)
         spec = SweepSpec.from_toml(args.config)
-        runtime = Runtime(device=args.device, dtype=spec.dtype, threads=args.threads,
+        runtime = Runtime(device=args.device, dtype=spec.dtype, threads=args.threads, compile=args.compile == "true",
                           progress=not args.no_progress and sys.stderr.isatty(), checkpoint_every=args.checkpoint_every)
         if args.dry_run:
             _print_cells(spec, shard)

@@ -31,6 +31,31 @@ def test_sweep_and_figures_parse_under_the_main_command(tmp_path, capsys):
     assert args.func is figures_command and args.frames == 3 and args.no_replay
 
 
+def test_sweep_passes_compile_to_the_runtime(monkeypatch, tmp_path):
+    """``ganlab sweep … --compile true`` reaches the cells' Runtime (a runtime option: not part of the
+    sweep's identity); the default is false; any other value is refused by the parser."""
+    import ganlab.sweep.execute as execute
+
+    seen = []
+
+    def fake_run_shard(spec, out, shard, runtime, **kw):
+        seen.append(runtime.compile)
+        raise OSError("stop here")  # reported by the CLI as an error: nothing is trained
+
+    monkeypatch.setattr(execute, "run_shard", fake_run_shard)
+    cfg = ROOT / "benchmarks" / "protocols" / "metz.toml"
+    p = _main_parser()
+    for extra, expected in (([], False), (["--compile", "true"], True)):
+        args = p.parse_args(["sweep", str(cfg), "--out", str(tmp_path / "s"), *extra])
+        assert args.func(args) == 2 and seen[-1] is expected
+    try:
+        p.parse_args(["sweep", str(cfg), "--compile", "maybe"])
+    except SystemExit as e:
+        assert e.code == 2
+    else:
+        raise AssertionError("--compile maybe was accepted")
+
+
 def test_building_the_parsers_imports_no_torch():
     code = ("import sys, argparse; from ganlab.sweep.cli import parser; parser(); "
             "print('torch' in sys.modules)")
