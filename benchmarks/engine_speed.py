@@ -347,6 +347,7 @@ def plot(summary: dict[str, Any], parts: dict[str, dict[str, float]], meta: dict
         axes[0].plot([n], [target], "k_", ms=18, mew=2)
     axes[0].plot([], [], "k_", ms=12, mew=2, label="target (small nets)")
     axes[1].axhline(TARGET_PEAK_PACGAN, color="tab:orange", ls=":", lw=1.2, label="target, PacGAN-size")
+    axes[1].set_ylim(0, max(axes[1].get_ylim()[1], TARGET_PEAK_PACGAN + 5))
     for ax in axes[:2]:
         ax.set_xscale("log", base=2)
         ax.set_xlabel("N (seeds trained together)")
