@@ -500,9 +500,9 @@ def merge_states(parts: list[dict[str, Any]]) -> dict[str, Any]:
 def _compile_call(model) -> Any:
     """``torch.compile`` of ``model.__call__`` through a copy of its code object. Dynamo keeps its
     compiled graphs, and its limit of 8 recompilations, per code object: every model of a class
-    would otherwise share ``MLP.__call__``'s (or their class's), and one trainer already needs 5 (G and D, with and
-    without grad, the evaluation batch), so a second compiled trainer in the same process (a sweep,
-    a benchmark) silently fell back to eager for the rest."""
+    would otherwise share its class's ``__call__`` (``MLP.__call__``), and one trainer already needs
+    5 (G and D, with and without grad, the evaluation batch), so a second compiled trainer in the
+    same process (a sweep, a benchmark) silently fell back to eager for the rest."""
     fn = type(model).__call__
     own = types.FunctionType(fn.__code__.replace(), fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
     own.__kwdefaults__ = fn.__kwdefaults__
