@@ -430,6 +430,8 @@ def test_bad_seeds_raise(seeds, match):
     (lambda s: s.normal("noise", 0, 2**32, (4,)), "sub must be an integer in .*got 4294967296"),
     (lambda s: s.bits("", 0, 0, 4), "purpose must be a non-empty string, got ''"),
     (lambda s: s.permutation(None, 0, 0, 4), "purpose must be a non-empty string, got None"),
+    (lambda s: s.normal("noise", 0, 0, (-2,)), "count must be an integer >= 0, got -2"),
+    (lambda s: Streams([1], compiled=True).normal("noise", -1, 0, (4,)), "step must be an integer in .*got -1"),
 ])
 def test_bad_addresses_raise(call, match):
     with pytest.raises(ValueError, match=match):
