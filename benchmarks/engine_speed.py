@@ -13,8 +13,9 @@ against the loop a user writes for one seed (``nn.Sequential`` nets, ``torch.opt
 
 Also: the fp32 matmul peak measured in the same run, the share of it each setup reaches counting
 the FLOPs autograd really performs (``torch.utils.flop_counter`` over one step), the engine with
-``torch.compile`` of its networks and random streams on and off, and a per-step breakdown (sampling, forward and
-backward, optimizer, bookkeeping, evaluation) so the next bottleneck is visible.
+``torch.compile`` of its networks and random streams on and off, and a per-step breakdown
+(sampling, forward and backward, optimizer, bookkeeping, evaluation) so the next bottleneck is
+visible.
 
 Everything is timed in one process in interleaved rounds (each round times every setup once, in
 a shuffled order; a block is one untimed warm-up call, then at least 3 timed calls); tables report

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..training.config import config_differences
-from ..training.rundir import CHECKPOINTS, CONFIG, SUMMARY, RunFolderError, json_text, now, read_json, versions, write_json
+from ..training.rundir import CONFIG, SUMMARY, RunDir, RunFolderError, json_text, now, read_json, versions, write_json
 
 FORMAT = "ganlab-sweep/1"
 SWEEP_JSON, CELLS, SHARDS = "sweep.json", "cells", "shards"
@@ -62,10 +62,8 @@ def _keyed(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _checkpointed_step(path: Path) -> int:
-    """The step of a run folder's newest completed checkpoint (its step_<step>.sha256 record is
-    written after the .pt), 0 without one."""
-    steps = [int(f.stem[5:]) for f in (path / CHECKPOINTS).glob("step_*.sha256") if f.stem[5:].isdigit()]
-    return max(steps, default=0)
+    """The step of a run folder's newest completed checkpoint, 0 without one."""
+    return max(RunDir(path).completed_checkpoint_steps(), default=0)
 
 
 @dataclass(frozen=True)

@@ -195,6 +195,11 @@ class RunDir:
     def checkpoints(self) -> list[Path]:
         return sorted((self.path / CHECKPOINTS).glob("step_*.pt"))
 
+    def completed_checkpoint_steps(self) -> list[int]:
+        """Steps of the checkpoints whose .sha256 record exists (written after the .pt: a checkpoint
+        being written has none), without reading them; needs no lock."""
+        return [int(f.stem[len("step_"):]) for f in self.checkpoints() if f.with_suffix(".sha256").is_file()]
+
     def save_checkpoint(self, state: dict[str, Any], identity_sha256: str) -> Path:
         """step_<step>.pt, then its .sha256 record (checksum, identity), then prune to the last two."""
         buf = io.BytesIO()
