@@ -17,6 +17,10 @@ the FLOPs autograd really performs (``torch.utils.flop_counter`` over one step),
 (sampling, forward and backward, optimizer, bookkeeping, evaluation) so the next bottleneck is
 visible.
 
+The engine's maxout is ganlab's fused CPU kernel where it builds (``ganlab/models/maxout.py``; the
+JSON's ``meta.maxout_kernel`` says whether it did; ``GANLAB_CPU_KERNELS=0`` times torch.max
+instead); the plain loop's is ``torch.max``, as a user writes it.
+
 Everything is timed in one process in interleaved rounds (each round times every setup once, in
 a shuffled order; a block is one untimed warm-up call, then at least 3 timed calls); tables report
 medians over rounds, ratios are medians of per-round ratios, so the drift of a shared machine
@@ -429,8 +433,11 @@ def main(argv: list[str] | None = None) -> int:
             "glibc_tunables": os.environ.get("GLIBC_TUNABLES"), "argv": sys.argv, "ns": list(ns),
             "compile_ns": list(compile_ns), "rounds": rounds, "block_seconds": block_s,
             "time": time.strftime("%Y-%m-%d %H:%M:%S %z")}
+    if kind == "cpu":  # built (once per machine) before anything is timed
+        from ganlab.models.maxout import cpu_kernel
+        meta["maxout_kernel"] = cpu_kernel() is not None
     print(f"torch {meta['torch']}, {meta['threads']} threads, {args.device}: {meta['device_name']}; "
-          f"GLIBC_TUNABLES={meta['glibc_tunables']}")
+          f"GLIBC_TUNABLES={meta['glibc_tunables']}; fused CPU maxout: {meta.get('maxout_kernel', 'n/a')}")
     setups, extra = make_setups(args.device, ns, compile_ns)
     now = _now(args.device)
     t_start = time.perf_counter()
