@@ -146,7 +146,9 @@ def cpu_kernel():
             module = cpp_extension.load_inline(
                 name, source, functions=["maxout_forward", "maxout_backward", "has_avx512"],
                 build_directory=scratch, extra_cflags=cflags, extra_ldflags=openmp, verbose=False)
-            os.replace(os.path.join(scratch, name + cpp_extension.LIB_EXT), final)
+            built = os.path.join(scratch, name + cpp_extension.LIB_EXT)
+            if os.path.exists(built):  # (absent where torch handed back a module it had loaded)
+                os.replace(built, final)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         return module
