@@ -71,12 +71,12 @@ void forward_range(const scalar_t* __restrict__ in, scalar_t* __restrict__ out,
 // are not a pattern it vectorises). Tiles holding a NaN, and the tail, go through the scalar loop.
 void forward_range_avx512(const float* __restrict__ in, float* __restrict__ out,
                           uint8_t* __restrict__ index, int64_t begin, int64_t end, int64_t k) {
-  alignas(64) int32_t lanes[16][16][16];  // [piece][register][unit]
-  __mmask16 masks[16][16] = {};
+  alignas(64) int32_t lanes[16][16];  // [piece][unit]: the lane within its register
+  __mmask16 masks[16][16] = {};       // [piece][register]: the units whose piece sits there
   for (int64_t j = 0; j < k; ++j) {
     for (int64_t u = 0; u < 16; ++u) {
       const int64_t q = u * k + j;
-      for (int64_t r = 0; r < k; ++r) lanes[j][r][u] = static_cast<int32_t>(q % 16);
+      lanes[j][u] = static_cast<int32_t>(q % 16);
       masks[j][q / 16] |= static_cast<__mmask16>(1u << u);
     }
   }
@@ -89,10 +89,10 @@ void forward_range_avx512(const float* __restrict__ in, float* __restrict__ out,
     __m512i best_j = _mm512_setzero_si512();
     __mmask16 nan = 0;
     for (int64_t j = 0; j < k; ++j) {
+      const __m512i lane = _mm512_load_si512(lanes[j]);
       __m512 v = _mm512_setzero_ps();
       for (int64_t r = 0; r < k; ++r)
-        if (masks[j][r])
-          v = _mm512_mask_permutexvar_ps(v, masks[j][r], _mm512_load_si512(lanes[j][r]), reg[r]);
+        if (masks[j][r]) v = _mm512_mask_permutexvar_ps(v, masks[j][r], lane, reg[r]);
       nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
       if (j == 0) {
         best = v;
