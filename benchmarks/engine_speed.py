@@ -28,9 +28,11 @@ cancels.
 
     python benchmarks/engine_speed.py [--quick] [--device cpu|cuda] [--ns 1,8,32,128] [--json PATH]
 
-On Linux/glibc the script re-executes itself once with GLIBC_TUNABLES set (glibc otherwise
-returns large freed blocks to the OS and faults them back every step; measured-performance.md);
-``--no-tune`` skips that.
+The engine runs with the process settings ``ganlab train`` applies (``runs.apply_threads``:
+threads and the glibc allocator tuning of ``resources.tune_allocator``), nothing more. The plain
+loop is ``plain_loop.py`` in its own process (``--serve``), with a user's environment; at the end
+the same script is also run alone and its figure compared with the interleaved one (they must
+agree within 10 %).
 """
 
 from __future__ import annotations
@@ -47,8 +49,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
-TUNABLES = "glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=4294967296"
-REEXEC_MARK = "GANLAB_ENGINE_SPEED_REEXEC"
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # a checkout works without pip install -e .
 DEFAULT_OUT = ROOT / "figures" / "engine_speed.png"
@@ -59,14 +59,6 @@ TARGET_PEAK_PACGAN = 65.0
 MIN_CALLS = 3  # timed calls per block at least (one PacGAN step at N = 128 is about as long as a block)
 NS = {("cpu", False): (1, 8, 32, 128), ("cpu", True): (1, 32), ("cuda", False): (1, 8, 32, 128, 512, 1024),
       ("cuda", True): (1, 128)}
-
-
-def _maybe_reexec(no_tune: bool) -> None:
-    if no_tune or "GLIBC_TUNABLES" in os.environ or platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return
-    env = dict(os.environ, GLIBC_TUNABLES=TUNABLES, **{REEXEC_MARK: "1"})
-    print(f"re-executing with GLIBC_TUNABLES={TUNABLES}", flush=True)
-    os.execve(sys.executable, [sys.executable] + list(sys.orig_argv[1:]), env)
 
 
 def _cpu_name() -> str:
@@ -103,49 +95,50 @@ def configs() -> dict[str, Any]:
 
 
 class PlainLoop:
-    """What a user writes for one GAN: nn.Sequential nets (the preset's shapes, built by
-    ``ganlab.training.reference.sequential``), torch.optim.Adam with default options, BCE with
-    logits, and float32 draws: a mode index with torch.randint and centre + std·randn."""
+    """What a user writes for one GAN, run as its own process: ``plain_loop.py --serve`` (the same
+    script ``cli_speed.py`` times alone), trained ``STEPS_PER_CALL`` steps per call. Its allocator,
+    heap and threads are a user's, not this process's; its blocks are timed here like the
+    engine's (same calibration, block length and statistic)."""
 
-    def __init__(self, cfg, device: str):
-        import torch
+    STEPS_PER_CALL = 10
 
-        from ganlab.models import build_model
-        from ganlab.theory.targets import make_target
-        from ganlab.training.reference import sequential
+    def __init__(self, cfg, device: str, threads: int, spec_dir: Path, name: str):
+        import subprocess
 
-        target = make_target(cfg.target)
-        self.dev = torch.device(device)
-        self.centres = target.means.to(self.dev, torch.float32)
-        self.std = float(target.mode_stds[0, 0])
-        m = cfg.method
-        self.batch, self.zd = m.batch_size, cfg.noise_dim
-        d = target.dim
-        g0 = {k: v[0] for k, v in build_model(cfg.generator, (cfg.noise_dim,), (d,)).init([0], "g").items()}
-        d0 = {k: v[0] for k, v in build_model(cfg.discriminator, (d,), (1,)).init([0], "d").items()}
-        self.G = sequential(cfg.generator, cfg.noise_dim, d, g0).to(self.dev)
-        self.D = sequential(cfg.discriminator, d, 1, d0).to(self.dev)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=m.lr_g, betas=m.betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=m.lr_d, betas=m.betas)
-        self.ones = torch.ones(self.batch, 1, device=self.dev)
-        self.zeros = torch.zeros(self.batch, 1, device=self.dev)
+        from cli_speed import PLAIN, plain_spec
+
+        if device != "cpu":
+            raise ValueError("plain_loop.py runs on the CPU")
+        spec = spec_dir / f"{name}.json"
+        spec.write_text(json.dumps(plain_spec(cfg, None)))
+        self.spec = spec
+        env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
+        env["OMP_NUM_THREADS"] = str(threads)
+        self.proc = subprocess.Popen([sys.executable, str(PLAIN), str(spec), "--serve", "--threads", str(threads)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
 
     def step(self) -> None:
-        import torch
-        import torch.nn.functional as F
+        self.proc.stdin.write(f"{self.STEPS_PER_CALL}\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"plain_loop.py --serve exited ({self.proc.poll()})")
 
-        k = torch.randint(len(self.centres), (self.batch,), device=self.dev)
-        real = self.centres[k] + self.std * torch.randn(self.batch, 2, device=self.dev)
-        fake = self.G(torch.randn(self.batch, self.zd, device=self.dev))
-        self.opt_d.zero_grad()
-        loss = (F.binary_cross_entropy_with_logits(self.D(real), self.ones)
-                + F.binary_cross_entropy_with_logits(self.D(fake.detach()), self.zeros))
-        loss.backward()
-        self.opt_d.step()
-        self.opt_g.zero_grad()
-        fake = self.G(torch.randn(self.batch, self.zd, device=self.dev))
-        F.binary_cross_entropy_with_logits(self.D(fake), self.ones).backward()
-        self.opt_g.step()
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def plain_alone(spec: Path, threads: int, steps: int) -> float:
+    """Steps/s of plain_loop.py run alone as a script (its own loop clock), for the check that the
+    interleaved figure is the loop a user runs."""
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
+    env["OMP_NUM_THREADS"] = str(threads)
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "plain_loop.py"), str(spec), "--steps", str(steps),
+                          "--threads", str(threads)], env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])["steps_per_s"]
 
 
 def step_flops(cfg, device: str) -> float:
@@ -163,7 +156,7 @@ def step_flops(cfg, device: str) -> float:
     return float(counter.get_total_flops())
 
 
-def make_setups(device: str, ns: tuple[int, ...], compile_ns: tuple[int, ...]) -> tuple[list[Setup], dict]:
+def make_setups(device: str, ns: tuple[int, ...], compile_ns: tuple[int, ...], spec_dir: Path) -> tuple[list[Setup], dict]:
     import torch
 
     from ganlab.training.config import Runtime
@@ -173,11 +166,12 @@ def make_setups(device: str, ns: tuple[int, ...], compile_ns: tuple[int, ...]) -
     a, b = (torch.randn(2048, 2048, device=device, generator=g) for _ in range(2))
     c = torch.empty(2048, 2048, device=device)
     setups = [Setup("fp32 mm 2048²", "peak", "mm", 0, lambda: torch.mm(a, b, out=c), 1, 2 * 2048**3)]
-    flops, trainers = {}, {}
+    flops, trainers, plains = {}, {}, {}
     for size, cfg in configs().items():
         flops[size] = step_flops(cfg, device)
-        plain = PlainLoop(cfg, device)
-        setups.append(Setup(f"{size} plain loop", size, "plain", 1, plain.step, 1, flops[size]))
+        plain = plains[size] = PlainLoop(cfg, device, torch.get_num_threads(), spec_dir, size)
+        k = PlainLoop.STEPS_PER_CALL
+        setups.append(Setup(f"{size} plain loop", size, "plain", 1, plain.step, k, k * flops[size]))
         for n in ns:
             for compiled in (False, True):
                 if compiled and n not in compile_ns:
@@ -186,7 +180,7 @@ def make_setups(device: str, ns: tuple[int, ...], compile_ns: tuple[int, ...]) -
                 trainers[(size, n, compiled)] = t
                 kind = "compiled" if compiled else "engine"
                 setups.append(Setup(f"{size} {kind} N={n}", size, kind, n, t.train_step, n, n * flops[size]))
-    return setups, {"flops": flops, "trainers": trainers}
+    return setups, {"flops": flops, "trainers": trainers, "plains": plains}
 
 
 def _now(device: str) -> Callable[[], float]:
@@ -296,6 +290,10 @@ def verdicts(summary: dict[str, Any]) -> list[str]:
             ok = r["ratio_vs_plain"] >= target
             lines.append(f"[{'PASS' if ok else 'FAIL'}] small nets, engine / plain loop at N = {n}: "
                          f"{r['ratio_vs_plain']:.2f}× (target ≥ {target}×)")
+    for size, c in summary.get("plain_alone", {}).items():
+        ok = abs(c["difference_pct"]) <= 10
+        lines.append(f"[{'PASS' if ok else 'FAIL'}] {size} plain loop interleaved here vs the same script run alone: "
+                     f"{c['interleaved']:.1f} vs {c['alone']:.1f} steps/s ({c['difference_pct']:+.1f} %; within ±10 %)")
     pac = [r for r in rows if r["size"] == "pacgan" and r["kind"] in ("engine", "compiled")]
     if pac:
         best = max(pac, key=lambda r: r["pct_of_peak"])
@@ -397,7 +395,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", help=f"figure path (default {DEFAULT_OUT.relative_to(ROOT)})")
     p.add_argument("--json", help="also write every measurement and the versions here")
     p.add_argument("--force", action="store_true", help="overwrite an existing --json file")
-    p.add_argument("--no-tune", action="store_true", help="do not re-exec with GLIBC_TUNABLES")
     p.add_argument("--replot", metavar="JSON", help="only redraw the figure from a --json file of an earlier run")
     args = p.parse_args(argv)
     if args.replot:
@@ -419,26 +416,28 @@ def main(argv: list[str] | None = None) -> int:
     if args.json and Path(args.json).exists() and not args.force:
         p.error(f"--json {args.json} exists; pass --force to overwrite it")
     out = Path(args.out) if args.out else DEFAULT_OUT
-    if argv is None:
-        _maybe_reexec(args.no_tune)
+    import tempfile
 
     import torch
 
+    from ganlab.training.config import Runtime
+    from ganlab.training.runs import apply_threads
+
     if kind == "cuda" and not torch.cuda.is_available():
         p.error("--device cuda: this torch sees no CUDA GPU")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(Runtime(threads=args.threads or torch.get_num_threads()))  # what ganlab train does
     meta = {"device": args.device, "threads": torch.get_num_threads(), "torch": torch.__version__,
             "device_name": torch.cuda.get_device_name(args.device) if kind == "cuda" else _cpu_name(),
-            "glibc_tunables": os.environ.get("GLIBC_TUNABLES"), "argv": sys.argv, "ns": list(ns),
+            "argv": sys.argv, "ns": list(ns),
             "compile_ns": list(compile_ns), "rounds": rounds, "block_seconds": block_s,
             "time": time.strftime("%Y-%m-%d %H:%M:%S %z")}
     if kind == "cpu":  # built (once per machine) before anything is timed
         from ganlab.models.maxout import cpu_kernel
         meta["maxout_kernel"] = cpu_kernel() is not None
     print(f"torch {meta['torch']}, {meta['threads']} threads, {args.device}: {meta['device_name']}; "
-          f"GLIBC_TUNABLES={meta['glibc_tunables']}; fused CPU maxout: {meta.get('maxout_kernel', 'n/a')}")
-    setups, extra = make_setups(args.device, ns, compile_ns)
+          f"fused CPU maxout: {meta.get('maxout_kernel', 'n/a')}")
+    spec_dir = Path(tempfile.mkdtemp(prefix="engine_speed_"))
+    setups, extra = make_setups(args.device, ns, compile_ns, spec_dir)
     now = _now(args.device)
     t_start = time.perf_counter()
     for s in setups:
@@ -451,6 +450,18 @@ def main(argv: list[str] | None = None) -> int:
             time_block(setups[i], now)
         print(f"round {r + 1}/{rounds} ({time.perf_counter() - t_start:.0f} s)", flush=True)
     summary = summarise(setups)
+    for plain in extra["plains"].values():
+        plain.close()
+    # the interleaved plain figure against the same script run alone, now
+    summary["plain_alone"] = {}
+    for size, plain in extra["plains"].items():
+        inside = next(r["steps_per_s"] for r in summary["rows"] if r["size"] == size and r["kind"] == "plain")
+        rates = [plain_alone(plain.spec, meta["threads"], steps=max(20, round(3 * inside))) for _ in range(3)]
+        alone = statistics.median(rates)
+        summary["plain_alone"][size] = {"alone": alone, "alone_runs": rates, "interleaved": inside,
+                                        "difference_pct": 100 * (inside / alone - 1)}
+        print(f"{size} plain loop: {inside:.1f} steps/s interleaved, {alone:.1f} alone as a script "
+              f"({100 * (inside / alone - 1):+.1f} %)")
     parts = {}
     for (size, n, compiled), t in extra["trainers"].items():
         if n in (32, 128):

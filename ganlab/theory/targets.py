@@ -74,13 +74,6 @@ class GaussianMixture:
         object.__setattr__(self, "covariances", cov)
         object.__setattr__(self, "weights", w)
         object.__setattr__(self, "_scale_tril", torch.linalg.cholesky(cov))
-        # logits, not probs: Categorical clamps a zero probability to eps, which would give a
-        # dropped mode (weight 0) a spurious density; log 0 = −inf gives it exactly none
-        object.__setattr__(self, "_distribution", MixtureSameFamily(
-            Categorical(logits=torch.log(w)),
-            MultivariateNormal(means, scale_tril=self._scale_tril, validate_args=False),
-            validate_args=False,
-        ))
 
     # -- structure -------------------------------------------------------------------------
     @property
@@ -100,6 +93,17 @@ class GaussianMixture:
         return torch.diagonal(self.covariances, dim1=1, dim2=2).sqrt()
 
     def distribution(self) -> MixtureSameFamily:
+        """torch's mixture, built on first use: building a MultivariateNormal imports torch's
+        symbolic-shapes machinery (about 0.5 s), which a training run that never asks for a
+        density need not pay at start-up."""
+        if "_distribution" not in self.__dict__:
+            # logits, not probs: Categorical clamps a zero probability to eps, which would give a
+            # dropped mode (weight 0) a spurious density; log 0 = −inf gives it exactly none
+            object.__setattr__(self, "_distribution", MixtureSameFamily(
+                Categorical(logits=torch.log(self.weights)),
+                MultivariateNormal(self.means, scale_tril=self._scale_tril, validate_args=False),
+                validate_args=False,
+            ))
         return self._distribution
 
     # -- density ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import signal
 import statistics
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,10 +30,51 @@ from tqdm.auto import tqdm
 from .config import Runtime, TrainConfig, config_differences, identity_sha256
 from .engine import Divergence, Trainer, merge_states
 from .evaluators import evaluator_keys
-from .resources import check_memory
+from .resources import check_memory, tune_allocator
 from .rundir import RunDir, RunFolderError, now, versions
 
 BASE_COLUMNS = ["step", "member", "seed", "alive", "d_loss", "g_loss"]
+TIMING = "timing.json"
+
+
+class PhaseClock:
+    """Wall seconds of one ``run`` call by phase — training steps, evaluations, checkpoints, the
+    final samples and evaluators — and the wall-clock time of the first step, written to the run
+    folder's ``timing.json`` (one entry per start or resume), so that where a run's time goes is
+    measured on the path users run (``benchmarks/cli_speed.py`` reads it). Not in summary.json:
+    it differs between runs that compute the same bits."""
+
+    def __init__(self, from_step: int):
+        self.entry: dict[str, Any] = {"from_step": from_step, "first_step_at": None, "train_s": 0.0,
+                                      "eval_s": 0.0, "checkpoint_s": 0.0, "final_s": 0.0}
+        self._t = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        """Charge the time since the previous lap to ``phase``."""
+        t = time.perf_counter()
+        self.entry[phase + "_s"] += t - self._t
+        self._t = t
+
+    def first_step(self) -> None:
+        if self.entry["first_step_at"] is None:
+            self.entry["first_step_at"] = time.time()
+
+    def write(self, run: RunDir, to_step: int) -> None:
+        """Append this call's entry; a failure here loses a measurement, never the run's results
+        (already on disk), so it warns instead of raising."""
+        import warnings
+
+        from .rundir import read_json, write_json
+
+        path = run.path / TIMING
+        try:
+            entries = read_json(path, "timing")["segments"] if path.exists() else []
+        except (OSError, ValueError, KeyError, TypeError):
+            entries = []
+        try:
+            write_json(path, {"segments": [*entries, {**self.entry, "to_step": to_step}]})
+        except OSError as e:
+            warnings.warn(f"could not write {path}: {e}", stacklevel=2)
 
 
 class AllMembersDiverged(RuntimeError):
@@ -138,7 +180,11 @@ def data_shape(cfg: TrainConfig) -> tuple[int, ...]:
 
 
 def apply_threads(runtime: Runtime) -> int:
+    """Set torch's CPU threads and keep glibc from returning the step's large blocks to the OS
+    (``resources.tune_allocator``): the process-wide settings of a run, applied by ``start`` and
+    ``resume`` whatever calls them (the CLI, a sweep, the Python API)."""
     torch.set_num_threads(runtime.threads)
+    tune_allocator()
     return runtime.threads
 
 
@@ -280,10 +326,12 @@ def run(session: Session, progress: bool | None = None) -> dict[str, Any]:
     writing metrics, a checkpoint and the summary."""
     t, out, cfg, comm = session.trainer, session.run, session.cfg, session.comm
     progress = (t.rt.progress if progress is None else progress) and comm.main
+    clock = PhaseClock(t.step)
     if t.step == 0 and comm.broadcast(comm.main and not out.metrics()):
         rows = _gathered_rows(session, t.evaluate())
         if comm.main:
             out.append_metrics(rows)
+        clock.lap("eval")
     bar = tqdm(total=cfg.steps, initial=t.step, disable=not progress, desc=cfg.label, dynamic_ncols=True,
                file=sys.stderr, mininterval=1.0)
     reported = len(_gathered_divergences(session))
@@ -291,11 +339,13 @@ def run(session: Session, progress: bool | None = None) -> dict[str, Any]:
     try:
         with _StopRequest() as stop:
             while t.step < cfg.steps:
+                clock.first_step()
                 t.train_step()
                 bar.update(1)
                 s = t.step
                 stopping = comm.any(stop.signum is not None)
                 everyone_dead = False
+                clock.lap("train")
                 if s % cfg.eval_every == 0:
                     rows = _gathered_rows(session, t.evaluate())
                     divergences = _gathered_divergences(session)
@@ -310,9 +360,11 @@ def run(session: Session, progress: bool | None = None) -> dict[str, Any]:
                         everyone_dead = not any(r["alive"] for r in rows)
                     reported = len(divergences)
                     everyone_dead = comm.broadcast(everyone_dead)
+                    clock.lap("eval")
                 if s % t.rt.checkpoint_every == 0 or stopping or everyone_dead:
                     save_checkpoint(session)
                     saved_at = s
+                    clock.lap("checkpoint")
                 if everyone_dead:
                     _write_summary(session, "all_diverged")
                     raise AllMembersDiverged(
@@ -334,7 +386,12 @@ def run(session: Session, progress: bool | None = None) -> dict[str, Any]:
         bar.close()
     if saved_at != t.step or not comm.broadcast(bool(out.checkpoints()) if comm.main else None):
         save_checkpoint(session)
-    return finish(session)
+    clock.lap("checkpoint")
+    result = finish(session)
+    clock.lap("final")
+    if comm.main:
+        clock.write(out, t.step)
+    return result
 
 
 def _snapshot(session: Session, step: int) -> None:
