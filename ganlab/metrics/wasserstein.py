@@ -1,4 +1,5 @@
-"""Wasserstein distance from a sample cloud to a target: the training code's "W1 to target"."""
+"""Wasserstein distance from sample clouds to a target: the exact W1 of one cloud (``w1_to_target``)
+and the training evaluator's estimate in blocks, with its standard error and sampling floor."""
 
 from __future__ import annotations
 
@@ -48,7 +49,8 @@ def _check_block(block: Any) -> int:
 
     block = check_int("block", block)
     if block > MAX_EMD_POINTS:
-        raise ValueError(f"block must be at most {MAX_EMD_POINTS} points (dense block x block cost matrix), got {block}")
+        raise ValueError(f"block must be at most {MAX_EMD_POINTS} points (dense block x block cost matrix), "
+                         f"got {block}")
     return block
 
 
