@@ -18,12 +18,13 @@ __all__ = ["W1_BLOCK", "W1_FLOOR_PAIRS", "BlockW1", "block_w1_to_target", "w1_fl
 
 #: Points per block of the training evaluator's exact W1 (``block_w1_to_target``). One 500 x 500
 #: ``ot.emd2`` costs ~1/50 of a 2,500 x 2,500 one, so five blocks of a member's 2,500 samples
-#: cost ~1/10 of the single exact W1 (measured 9.8-10.8x on ring8, issue 19) and give a standard
-#: error; the price is a higher sampling floor (ring8: E W1 between two independent target
-#: samples 0.075 at 500 points against ~0.03-0.05 at 2,500), reported as ``w1_floor``.
+#: cost ~1/10 of the single exact W1 (measured 9.5-11.4x on ring8 on a loaded 2-core machine,
+#: issue 19) and give a standard error; the price is a higher sampling floor (ring8: E W1 between
+#: two independent target samples 0.079 at 500 points against ~0.03-0.05 at 2,500), reported as
+#: ``w1_floor``.
 W1_BLOCK = 500
 
-#: Target-vs-target block pairs averaged by ``w1_floor`` (ring8 at 500 points: s.d. 0.018 per
+#: Target-vs-target block pairs averaged by ``w1_floor`` (ring8 at 500 points: s.d. ~0.02 per
 #: pair, so a standard error of ~0.004 on the floor).
 W1_FLOOR_PAIRS = 25
 
