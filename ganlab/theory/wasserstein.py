@@ -27,6 +27,8 @@ from __future__ import annotations
 import importlib
 import math
 import warnings
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +63,7 @@ __all__ = [
     "sinkhorn_wasserstein",
     "sliced_wasserstein",
     "w1",
+    "w1_many",
     "w2",
     "w2_squared",
     "wasserstein_1d",
@@ -222,6 +225,52 @@ def w1(
         x, y, a, b, metric="euclidean", max_iter=max_iter, max_points=max_points,
         strict=strict, what="W1",
     )
+
+
+def _w1_uniform_checked(k: int, xs: np.ndarray, ys: np.ndarray, max_iter: int) -> float:
+    """W1 of pair k by one ot.emd2 call, the same call as :func:`w1` with uniform weights.
+    Optimality is read from POT's log only: no ``warnings.catch_warnings``, which swaps
+    process-global state and is not thread-safe before Python 3.14."""
+    n, m = xs.shape[0], ys.shape[0]
+    cost = _cost_matrix(xs, ys, "euclidean")
+    value, log = ot.emd2(np.full(n, 1.0 / n), np.full(m, 1.0 / m), cost, numItermax=max_iter, log=True)
+    code = int(log["result_code"])
+    if code != 1 or log.get("warning") is not None:
+        raise OTConvergenceError(
+            f"ot.emd2 did not reach the optimum for W1 of pair {k} ({n} x {m} points, max_iter={max_iter}): "
+            f"result_code={code}, POT says: {str(log.get('warning')).rstrip('.')}. Increase max_iter."
+        )
+    return float(value)
+
+
+def w1_many(
+    pairs: Sequence[tuple[Any, Any]],
+    *,
+    workers: int = 1,
+    max_iter: int = 1_000_000,
+    max_points: int | None = MAX_EMD_POINTS,
+) -> list[float]:
+    """Exact W1 (uniform weights, Euclidean ground cost) of every cloud pair (x_k, y_k), the pairs
+    spread over ``workers`` threads; value k is ``w1(x_k, y_k)`` bit for bit, whatever ``workers``
+    (each pair is one independent ``ot.emd2`` call on the same cost matrix; results in pair order).
+
+    POT's network simplex releases the GIL, so the threads solve pairs concurrently (its
+    ``numThreads`` argument is deprecated and ignored in POT 0.9.7: one solve is single-threaded).
+    Every pair is validated before any is solved (ValueError naming the pair). A pair that does not
+    reach the optimum raises ``OTConvergenceError`` naming its index (POT also warns its own
+    ``UserWarning``; there is no non-strict mode here).
+    """
+    workers = check_int("workers", workers)
+    max_iter = check_int("max_iter", max_iter)
+    clouds = []
+    for k, pair in enumerate(pairs):
+        xs, ys = _clouds(*pair, names=(f"x[{k}]", f"y[{k}]"))
+        _check_size(xs.shape[0], ys.shape[0], max_points, f"W1 of pair {k}")
+        clouds.append((k, xs, ys))
+    if workers == 1 or len(clouds) < 2:
+        return [_w1_uniform_checked(k, xs, ys, max_iter) for k, xs, ys in clouds]
+    with ThreadPoolExecutor(min(workers, len(clouds))) as pool:
+        return list(pool.map(lambda c: _w1_uniform_checked(*c, max_iter), clouds))
 
 
 def w2_squared(

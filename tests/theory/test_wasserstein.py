@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import ot
 import pytest
+import scipy.optimize
 import scipy.stats
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -26,6 +27,7 @@ from ganlab.theory.wasserstein import (
     sinkhorn_wasserstein,
     sliced_wasserstein,
     w1,
+    w1_many,
     w2,
     w2_squared,
     wasserstein_1d,
@@ -505,6 +507,50 @@ def test_emd_non_optimality_is_never_silent():
         w1(x, y, max_iter=10)
     with pytest.warns(OTConvergenceWarning, match="numItermax reached"):
         w1(x, y, max_iter=10, strict=False)
+
+
+def _assignment_w1(x: np.ndarray, y: np.ndarray) -> float:
+    """W1 of two equal-size uniform clouds as an assignment problem (Birkhoff: some optimal plan is
+    a permutation), solved by scipy's Hungarian-type solver on the written-out Euclidean cost."""
+    cost = np.sqrt(((x[:, None, :] - y[None, :, :]) ** 2).sum(axis=-1))
+    rows, cols = scipy.optimize.linear_sum_assignment(cost)
+    return float(cost[rows, cols].mean())
+
+
+def test_w1_many_equals_an_assignment_solver_and_w1():
+    rng = np.random.default_rng(3)
+    pairs = [(rng.normal(size=(n, 2)) * s, rng.normal(size=(n, 2)) + o)
+             for n, s, o in ((40, 1.0, 0.0), (60, 0.3, 2.0), (1, 1.0, 5.0), (80, 2.0, -1.0))]
+    pairs.append((pairs[0][0], pairs[0][0].copy()))  # identical clouds: exactly 0
+    values = w1_many(pairs)
+    for (x, y), v in zip(pairs, values):
+        assert type(v) is float
+        assert v == pytest.approx(_assignment_w1(x, y), rel=1e-12, abs=1e-15)
+        assert v == w1(x, y)  # the same POT call: bit for bit
+    assert values[-1] == 0.0
+    assert w1_many([]) == []
+
+
+def test_w1_many_threads_equal_serial_bit_for_bit():
+    rng = np.random.default_rng(4)
+    pairs = [(torch.randn(120, 2, dtype=torch.float64) * (1 + k), rng.normal(size=(120, 2))) for k in range(7)]
+    serial = w1_many(pairs, workers=1)
+    assert w1_many(pairs, workers=2) == serial and w1_many(pairs, workers=8) == serial
+    assert len(set(serial)) == len(serial)  # distinct values: an order mix-up would show
+
+
+def test_w1_many_checks_every_pair_first_and_names_the_failing_one():
+    rng = np.random.default_rng(5)
+    good = (rng.normal(size=(100, 2)), rng.normal(size=(100, 2)))
+    with pytest.raises(ValueError, match=r"y\[1\] holds 1 non-finite"):
+        w1_many([good, (np.zeros((3, 2)), np.array([[0.0, np.nan], [0, 0], [0, 0]]))])
+    with pytest.raises(ValueError, match=r"W1 of pair 1 .*300 x 300"):
+        w1_many([good, (np.zeros((300, 2)), np.zeros((300, 2)))], max_points=200)
+    with pytest.raises(ValueError, match="workers must be an integer"):
+        w1_many([good], workers=0)
+    for workers in (1, 2):
+        with pytest.warns(UserWarning), pytest.raises(OTConvergenceError, match=r"pair 1 \(100 x 100 .*result_code=3"):
+            w1_many([(good[0][:3], good[1][:3]), good], max_iter=10, workers=workers)
 
 
 def test_memory_guard():
