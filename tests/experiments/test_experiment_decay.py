@@ -14,26 +14,26 @@ from ganlab.verify.pairs import shifted
 
 def _tiny(decay_steps: int) -> Settings:
     return Settings(steps=8, seeds=2, width=8, batch=32, lr=1e-2, decay_steps=decay_steps, eval_samples=100,
-                    history=(5,), history_samples=100)
+                    history=(5, 6), history_samples=100)
 
 
 def _discriminator_weights(decay_steps: int) -> tuple[dict, dict]:
-    """D's weights before update 5 (the first at lr/10 with decay_steps 3) and at the end."""
+    """D's weights before update 5 (the first at lr/10 with decay_steps 3) and after it."""
     seen = {}
 
     def record(step, t):
         seen[step] = {k: v.detach().clone() for k, v in t.params_d.items()}
 
     train_arms(arms_1d()[:2], _tiny(decay_steps), seed=0, record=record)
-    return seen[5], seen[8]
+    return seen[5], seen[6]
 
 
 def test_the_discriminator_experiment_s_decay_acts_from_its_first_step():
-    before_plain, end_plain = _discriminator_weights(0)
-    before_decay, end_decay = _discriminator_weights(3)
-    for k in end_plain:
-        assert torch.equal(before_plain[k], before_decay[k]), k  # steps 0–4 at lr in both
-        assert not torch.equal(end_plain[k], end_decay[k]), k  # steps 5–7 at lr/10
+    before_plain, after_plain = _discriminator_weights(0)
+    before_decay, after_decay = _discriminator_weights(3)
+    for k in after_plain:
+        assert torch.equal(before_plain[k], before_decay[k]), k  # updates 0–4 at lr in both
+        assert not torch.equal(after_plain[k], after_decay[k]), k  # update 5 at lr/10
 
 
 def test_the_critics_decay_changes_the_weights():
