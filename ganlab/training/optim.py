@@ -7,11 +7,11 @@ with m = v = 0 and g = 0 every update below is exactly 0.
 A stacked parameter [N, ...] holds N members; torch's optimizers take one scalar learning rate per
 tensor, so a grid over learning rates needs these. Every hyperparameter is a tensor [N] on the
 run's device and the step count is a Python int shared by the members, so a step makes no host
-round trip. A learning-rate schedule (``lr_schedules``) scales every member's base rate by one
-Python float per training step (``set_lr_factor``); at factor 1 the arithmetic is exactly that of
-a run without a schedule. The update formulas are torch's own (single-tensor Adam, RMSprop, SGD); member i with
+round trip. The update formulas are torch's own (single-tensor Adam, RMSprop, SGD); member i with
 learning rate lr[i] follows exactly the arithmetic of a run of member i alone (elementwise ops),
-and equals ``torch.optim`` to rounding (``tests/training/test_optim.py``).
+and equals ``torch.optim`` to rounding (``tests/training/test_optim.py``). A learning-rate
+schedule (``lr_schedules``) scales every member's base rate by one Python float per training step
+(``set_lr_factor``); at factor 1 the arithmetic is exactly that of a run without a schedule.
 
 Each optimizer also has a functional, out-of-place step for the unrolled GAN, which differentiates
 through K discriminator updates (Metz et al. 2017).
@@ -115,8 +115,7 @@ class Adam(BatchedOptimizer):
 
     The step is torch's fused Adam kernel (one pass over each tensor; measured 5–10× faster than
     the same formula as separate foreach ops on CPU), called once per distinct base learning rate
-(at base · factor, a Python float, when a schedule scales it): on
-    the whole stacked tensors when every member has the same one and its block is vector-aligned,
+    (at base · factor, a Python float, under a schedule): on the whole stacked tensors when every member has the same one and its block is vector-aligned,
     else on the members' slices, so that member i's numbers do not depend on N or on the grid."""
 
     state_keys = ("exp_avg", "exp_avg_sq")
