@@ -115,8 +115,9 @@ class Adam(BatchedOptimizer):
 
     The step is torch's fused Adam kernel (one pass over each tensor; measured 5–10× faster than
     the same formula as separate foreach ops on CPU), called once per distinct base learning rate
-    (at base · factor, a Python float, under a schedule): on the whole stacked tensors when every member has the same one and its block is vector-aligned,
-    else on the members' slices, so that member i's numbers do not depend on N or on the grid."""
+    (at base · factor, a Python float, under a schedule): on the whole stacked tensors when every
+    member has the same one and its block is vector-aligned, else on the members' slices, so that
+    member i's numbers do not depend on N or on the grid."""
 
     state_keys = ("exp_avg", "exp_avg_sq")
 
