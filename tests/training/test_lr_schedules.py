@@ -18,6 +18,7 @@ from ganlab.training.lr_schedules import LR_SCHEDULES, PARAMETERS, Constant, Cos
 from ganlab.training.methods import MethodConfig, make_method
 from ganlab.training.optim import OPTIMIZERS
 from helpers import F32, F64, engine_names, max_gap, record_draws, reference_for, small, step_both
+from test_engine import HostSync, no_host_sync  # noqa: F401 (the fixture)
 
 L = torch.optim.lr_scheduler
 
@@ -131,6 +132,18 @@ def test_member_equals_the_reference_loop_with_torch_s_scheduler(case, sched):
     step_both(t, ref, log, 15)
     assert max_gap(t.params_g, engine_names(ref.G), 1) < 1e-12
     assert max_gap(t.params_d, engine_names(ref.D), 1) < 1e-12
+
+
+@pytest.mark.parametrize("name", ["nonsaturating", "wgan", "unrolled"])
+def test_a_step_with_a_changing_rate_makes_no_host_copy(no_host_sync, name):
+    """The factor is a Python float of the step count: a new rate every step reads nothing back."""
+    t = Trainer(small(make_method(name, lr_schedule="cosine", lr_horizon=10)), F32)
+    t.train_step()
+    no_host_sync["on"] = True
+    for _ in range(3):
+        t.train_step()
+    no_host_sync["on"] = False
+    assert t.opt_d.factor == Cosine(horizon=10).factor(3) != 1.0
 
 
 def _trained(cfg: TrainConfig, steps: int, rt=F32) -> Trainer:
