@@ -36,6 +36,16 @@ def member_seeds(seed: int, count: int) -> tuple[int, ...]:
     return tuple(seed * count + i for i in range(count))
 
 
+def lr_decay(steps: int, decay_steps: int) -> dict[str, Any]:
+    """Method fields for "the last ``decay_steps`` of ``steps`` at lr/10": a step learning-rate
+    schedule (torch's StepLR, γ = 0.1) whose first drop is at step steps − decay_steps and whose
+    second would come after the run; none for decay_steps = 0."""
+    if isinstance(decay_steps, bool) or not isinstance(decay_steps, int) or not 0 <= decay_steps <= steps // 2:
+        raise ValueError(f"decay_steps must be an integer in [0, steps/2] = [0, {steps // 2}] (one drop to lr/10 "
+                         f"within the run), got {decay_steps!r}")
+    return {"lr_schedule": "step", "lr_step_size": steps - decay_steps, "lr_gamma": 0.1} if decay_steps else {}
+
+
 def fresh(target: Any, n: int, seed: int, *tags: str) -> torch.Tensor:
     """n float64 samples of ``target`` from a generator keyed by (seed, "eval", tags): independent
     of every training stream (those are the engine's Philox streams)."""

@@ -20,6 +20,7 @@ W1(p_data, p_g).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -34,7 +35,7 @@ from ..training.config import Runtime, TrainConfig
 from ..training.engine import Trainer
 from ..training.methods import MethodConfig
 from ..models.mlp import MLPSpec
-from .common import fresh, member_seeds, mixture_kwargs
+from .common import fresh, lr_decay, member_seeds, mixture_kwargs
 from .family import MixtureFamily
 
 
@@ -107,17 +108,19 @@ def train_critics(real: Any, fakes: Sequence[Any], method: MethodConfig, *, step
                   fake_source: Any = None) -> Trainer:
     """Critics trained alone: real side ``real`` (a Gaussian mixture), member i's fake side
     ``fakes[i]`` (``MixtureFamily``; or a given ``fake_source``), one critic update per step; the
-    last ``decay_steps`` at lr/10. Members: grid points × len(fakes)/points seeds (point-major)."""
+    last ``decay_steps`` at lr/10 (a step learning-rate schedule, ``common.lr_decay``). Members: grid points × len(fakes)/points seeds (point-major)."""
     grid = grid or {}
+    if decay_steps and method.lr_schedule != "constant":
+        raise ValueError(f"decay_steps={decay_steps} sets the learning-rate schedule; the method already has "
+                         f"lr_schedule {method.lr_schedule!r}")
+    method = dataclasses.replace(method, **lr_decay(steps, decay_steps))
     points = math.prod(len(v) for v in grid.values()) if grid else 1
     cfg = TrainConfig(target="mixture", target_kwargs=mixture_kwargs(real), method=method, grid=grid,
                       discriminator=MLPSpec(width=width, depth=2, activation=activation),
                       seeds=member_seeds(seed, len(fakes) // points), steps=steps,
                       evaluators=(), final_evaluators=())
     t = Trainer(cfg, Runtime(progress=False), fake_source=fake_source or MixtureFamily(fakes))
-    for step in range(steps):
-        if step == steps - decay_steps:
-            t.opt_d.lr = t.opt_d.lr / 10
+    for _ in range(steps):
         t.train_step()
     return t
 

@@ -16,7 +16,8 @@ objective ½[E_{p_data} log(1 − D') + E_{p_g} log D'] has maximum ½ C(G) = JS
 Every arm (a pair and a convention) trains S seeds, all arms of one dimension in one batched run
 (``MixtureFamily`` gives each member its own p_data and p_g): 1-D pairs on ``mixture1d``, 2-D pairs
 on ``ring8`` with std 0.2 (identical, shifted by one std, mode-dropped, widened). Adam at a fixed
-learning rate, then the last ``decay_steps`` at a tenth of it (to settle Adam's stationary noise).
+learning rate, then the last ``decay_steps`` at a tenth of it (to settle Adam's stationary noise; a
+step learning-rate schedule, ``common.lr_decay``).
 Every exact side comes from the theory's functions: ``make_optimal_discriminator``,
 ``virtual_criterion`` and ``jensen_shannon`` by quadrature, ``value_function`` by Monte Carlo on
 fresh samples (with its standard error).
@@ -40,7 +41,7 @@ from ..training.config import Runtime, TrainConfig
 from ..training.engine import Trainer
 from ..training.methods import MethodConfig
 from ..verify.pairs import drop_modes, shifted
-from .common import SharedLogits, fresh, member_seeds, mixture_kwargs, pick, widened
+from .common import SharedLogits, fresh, lr_decay, member_seeds, mixture_kwargs, pick, widened
 from .family import MixtureFamily
 
 BULK = 0.01  # "the supports": where (p_data + p_g)/2 is at least 1 % of its largest value on the samples
@@ -128,19 +129,18 @@ def train_arms(arms: Sequence[Arm], s: Settings, seed: int, *, width: int | None
                record: Recorder | None = None) -> Trainer:
     """D trained alone on every arm × seed in one batched run (Adam on E softplus(−l(x)) +
     E softplus(l(y)), x from the arm's real side, y from its fake side): member k·S + j is arm k,
-    seed j. ``record(step, trainer)`` is called at the steps of ``s.history`` and after the last."""
+    seed j; the last ``s.decay_steps`` at lr/10 (a step learning-rate schedule, ``common.lr_decay``).
+    ``record(step, trainer)`` is called at the steps of ``s.history`` and after the last."""
     real = [a.sides[0] for a in arms for _ in range(s.seeds)]
     fake = [a.sides[1] for a in arms for _ in range(s.seeds)]
     cfg = TrainConfig(
         target="mixture", target_kwargs=mixture_kwargs(arms[0].p_data),  # members' own sides: the families
-        method=MethodConfig(lr_d=s.lr, batch_size=s.batch),
+        method=MethodConfig(lr_d=s.lr, batch_size=s.batch, **lr_decay(s.steps, s.decay_steps)),
         discriminator=MLPSpec(width=width or s.width, depth=s.depth),
         seeds=member_seeds(seed, len(real)), steps=s.steps, evaluators=(), final_evaluators=(),
     )
     t = Trainer(cfg, Runtime(progress=False), source=MixtureFamily(real), fake_source=MixtureFamily(fake))
     for step in range(s.steps):
-        if step == s.steps - s.decay_steps:
-            t.opt_d.lr = t.opt_d.lr / 10
         if record is not None and step in s.history:
             record(step, t)
         t.train_step()

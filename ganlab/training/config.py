@@ -185,7 +185,7 @@ class TrainConfig:
     # -- serialisation ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        d["method"] = dataclasses.asdict(self.method)
+        d["method"] = method_to_dict(self.method)
         d["generator"] = spec_to_dict(self.generator)
         d["discriminator"] = spec_to_dict(self.discriminator)
         d["seeds"] = list(self.seeds)
@@ -232,6 +232,19 @@ class TrainConfig:
         if members is not None and members != cfg.identity()["members"]:
             raise ValueError("the stored member list does not match the seeds and grid it was made from")
         return cfg
+
+
+def method_to_dict(m: MethodConfig) -> dict[str, Any]:
+    """The method as saved in a run's identity. Fields listed in ``MethodConfig.LATE_FIELDS``
+    (added after runs were saved: the learning-rate schedule) are written only when they differ
+    from their default, so a run folder saved before they existed keeps its identity and its hash
+    (as ``models.base.spec_to_dict`` does for model specs)."""
+    d = dataclasses.asdict(m)
+    defaults = {f.name: f.default for f in dataclasses.fields(m)}
+    for name in m.LATE_FIELDS:
+        if d[name] == defaults[name]:
+            del d[name]
+    return d
 
 
 def identity_sha256(identity: dict[str, Any]) -> str:

@@ -34,6 +34,7 @@ from ..theory.targets import TARGETS, make_target
 from .config import Runtime, TrainConfig
 from .evaluators import EvalContext, run_evaluators
 from .losses import LOSSES
+from .lr_schedules import from_method
 from .methods import grid_fields
 from .optim import OPTIMIZERS, BatchedOptimizer
 from .regularisers import active_regularisers
@@ -105,6 +106,7 @@ class Trainer:
         self.opt_d: BatchedOptimizer = opt(list(self.params_d.values()), self.hyper["lr_d"], **kw)
         self.opt_g: BatchedOptimizer | None = (
             opt(list(self.params_g.values()), self.hyper["lr_g"], **kw) if self.G else None)
+        self.lr_schedule = from_method(m)
         self.regularisers = active_regularisers(m, cfg.grid)
         self.schedule = SCHEDULES[m.schedule]
         self._forward_g = self.G.__call__ if self.G else None
@@ -264,7 +266,7 @@ class Trainer:
         second = m.unroll_order == "second"
         params = dict(self.params_d)
         states = [self.opt_d.functional_state(i) for i in range(len(params))]
-        lr = self.opt_d.lr
+        lr = self.opt_d.current_lr  # this step's rates
         for _ in range(m.unroll):
             loss = self.d_loss(params, real, fake if second else fake.detach(), step, sub)
             grads = torch.autograd.grad(loss.sum(), list(params.values()), create_graph=second)
@@ -274,7 +276,12 @@ class Trainer:
 
     def train_step(self) -> tuple[torch.Tensor, torch.Tensor]:
         """One generator update after d_steps discriminator updates (as the schedule orders them);
-        returns the losses [N] (on the device)."""
+        returns the losses [N] (on the device). Every update of the step runs at the learning-rate
+        schedule's rates of this step (a function of the step alone: a resumed run gets them too)."""
+        factor = self.lr_schedule.factor(self.step)
+        for opt in (self.opt_d, self.opt_g):
+            if opt is not None:
+                opt.set_lr_factor(factor)
         d_loss, g_loss = self.schedule(self, self.step)
         self.step += 1
         self._watch(d_loss, g_loss)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ..validation import check_choice, check_int, check_nonnegative, check_positive
 from .losses import LOSSES
+from .lr_schedules import LR_SCHEDULES, Cosine, Step, from_method
 from .optim import OPTIMIZERS
 
 SCHEDULE_NAMES = ("alternating", "simultaneous", "unrolled")  # ``schedules.SCHEDULES`` checks it matches
@@ -56,6 +57,22 @@ class MethodConfig:
     eps: float = option(1e-8, "ε of Adam and RMSprop")
     rmsprop_alpha: float = option(0.99, "RMSprop's smoothing constant α")
     batch_size: int = option(256, "samples per minibatch (with packing: packs per minibatch)", flag="batch")
+    # the learning-rate schedule (``lr_schedules``): every member's lr_d and lr_g times its factor at each step
+    lr_schedule: str = option("constant", "learning-rate schedule of both networks: constant; step (× lr_gamma "
+                              "every lr_step_size steps); linear or cosine (down to lr_final_factor × the rate "
+                              "over lr_horizon steps, then held)", choices=tuple(LR_SCHEDULES))
+    lr_step_size: int | None = option(None, "steps between the step schedule's drops (torch's StepLR step_size)")
+    lr_gamma: float = option(Step.gamma, "the step schedule's factor per drop (torch's StepLR gamma)")
+    lr_horizon: int | None = option(None, "steps over which the linear or cosine schedule decays (torch's "
+                                    "total_iters / T_max); fixed with the run, so an extended run goes on at the "
+                                    "final rate")
+    lr_final_factor: float = option(Cosine.final_factor, "the linear or cosine schedule's final rate as a fraction "
+                                    "of the base rate (cosine: torch's eta_min / lr)")
+
+    # fields added after run folders were saved: left out of a saved identity while at their default
+    # (``config.method_to_dict``), so those folders keep their hash
+    LATE_FIELDS: ClassVar[tuple[str, ...]] = ("lr_schedule", "lr_step_size", "lr_gamma", "lr_horizon",
+                                              "lr_final_factor")
 
     def __post_init__(self) -> None:
         check_choice("loss", self.loss, LOSSES)
@@ -81,6 +98,7 @@ class MethodConfig:
         object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
+        from_method(self)  # the learning-rate schedule and its parameters
         if self.unroll and self.schedule != "unrolled":
             raise ValueError(f"unroll={self.unroll} needs schedule 'unrolled', got {self.schedule!r}")
         if self.schedule == "unrolled" and self.loss != "gan":

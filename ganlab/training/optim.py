@@ -9,7 +9,9 @@ tensor, so a grid over learning rates needs these. Every hyperparameter is a ten
 run's device and the step count is a Python int shared by the members, so a step makes no host
 round trip. The update formulas are torch's own (single-tensor Adam, RMSprop, SGD); member i with
 learning rate lr[i] follows exactly the arithmetic of a run of member i alone (elementwise ops),
-and equals ``torch.optim`` to rounding (``tests/training/test_optim.py``).
+and equals ``torch.optim`` to rounding (``tests/training/test_optim.py``). A learning-rate
+schedule (``lr_schedules``) scales every member's base rate by one Python float per training step
+(``set_lr_factor``); at factor 1 the arithmetic is exactly that of a run without a schedule.
 
 Each optimizer also has a functional, out-of-place step for the unrolled GAN, which differentiates
 through K discriminator updates (Metz et al. 2017).
@@ -36,19 +38,46 @@ def member_view(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 class BatchedOptimizer:
-    """Base: ``params`` (leaf tensors [N, ...]), per-member ``lr`` [N]; ``step(grads)`` applies one
-    update from explicit gradients (no ``.grad`` attributes)."""
+    """Base: ``params`` (leaf tensors [N, ...]), per-member base rates ``lr`` [N], which a
+    learning-rate schedule scales by one factor per step (``set_lr_factor``); ``step(grads)``
+    applies one update from explicit gradients (no ``.grad`` attributes)."""
 
     state_keys: tuple[str, ...] = ()
 
     def __init__(self, params: list[torch.Tensor], lr: torch.Tensor, **hyper: Any):
         self.params = params
-        self.lr = lr
+        self._lr = lr
         self.hyper = hyper
         self.t = 0
         self.state = {k: [torch.zeros_like(p) for p in params] for k in self.state_keys}
-
+        self.factor = 1.0
         self._lr_views = [member_view(lr, p) for p in params]
+
+    @property
+    def lr(self) -> torch.Tensor:
+        """The base learning rates [N], fixed at construction; ``set_lr_factor`` scales them."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: Any) -> None:
+        # assigning here once changed nothing (the rates were read at construction): refuse it
+        raise AttributeError("a batched optimizer's base learning rates are fixed at construction; change "
+                             "the rate during a run with a learning-rate schedule (MethodConfig.lr_schedule)")
+
+    @property
+    def current_lr(self) -> torch.Tensor:
+        """The rates [N] of the next step: lr · factor (lr itself, not a copy, at factor 1)."""
+        return self._lr if self.factor == 1.0 else self._lr * self.factor
+
+    def set_lr_factor(self, factor: float) -> None:
+        """Every member's rate is lr_i · ``factor`` from the next step on (a learning-rate
+        schedule's factor of this step: a Python float, so no host round trip). The product is
+        taken in the base rates' dtype (float64), as torch's closed-form schedulers take
+        base_lr · factor in Python floats."""
+        factor = float(factor)
+        if factor != self.factor:
+            self.factor = factor
+            self._lr_views = [member_view(self.current_lr, p) for p in self.params]
 
     def step(self, grads: list[torch.Tensor]) -> None:
         """One update from ``grads``."""
@@ -85,16 +114,20 @@ class Adam(BatchedOptimizer):
     p ← p − lr_i · (m / (1 − β1ᵗ)) / (√v / √(1 − β2ᵗ) + ε).
 
     The step is torch's fused Adam kernel (one pass over each tensor; measured 5–10× faster than
-    the same formula as separate foreach ops on CPU), called once per distinct learning rate: on
-    the whole stacked tensors when every member has the same one and its block is vector-aligned,
-    else on the members' slices, so that member i's numbers do not depend on N or on the grid."""
+    the same formula as separate foreach ops on CPU), called once per distinct base learning rate
+    (at base · factor, a Python float, under a schedule): on the whole stacked tensors when every
+    member has the same one and its block is vector-aligned, else on the members' slices, so that
+    member i's numbers do not depend on N or on the grid."""
 
     state_keys = ("exp_avg", "exp_avg_sq")
 
     def __init__(self, params: list[torch.Tensor], lr: torch.Tensor, **hyper: Any):
         super().__init__(params, lr, **hyper)
-        values = lr.tolist()  # once, at construction: the groups of members sharing a learning rate
+        values = lr.tolist()  # once, at construction: the groups of members sharing a base learning rate
         one_lr = len(set(values)) == 1
+        # a schedule scales every member by the same factor, so the groups stay: at each step a
+        # group's rate is base · factor, one Python float product (torch's closed-form schedulers'
+        # arithmetic; at factor 1 the base itself)
         self._groups = [(v, [i for i, x in enumerate(values) if x == v]) for v in dict.fromkeys(values)]
         # The kernel rounds an element in its vector body and in its scalar tail differently (1 ulp,
         # measured): a member's numbers must not depend on where its block sits in the stacked
@@ -116,7 +149,8 @@ class Adam(BatchedOptimizer):
         grads = [g if g.stride() == p.stride() else g.contiguous() for g, p in zip(grads, self.params)]
         self._step.fill_(self.t)
         m, v = self.state["exp_avg"], self.state["exp_avg_sq"]
-        for lr, members in self._groups:
+        for base, members in self._groups:
+            lr = base * self.factor
             ps = self._pieces(self.params, members)
             torch._fused_adam_(ps, self._pieces(grads, members), self._pieces(m, members), self._pieces(v, members),
                                [], [self._step] * len(ps), lr=lr, beta1=b1, beta2=b2, weight_decay=0.0, eps=eps,

@@ -13,6 +13,7 @@ training arithmetic, and the samplers are tested on their own (``tests/data``, `
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -86,6 +87,19 @@ def _optimizer(m: MethodConfig, params, lr: float) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=lr)
 
 
+# the learning-rate schedules as torch.optim.lr_scheduler's own classes, stepped once per training step
+# (``ganlab.training.lr_schedules`` writes their closed forms); a cosine one stops stepping at T_max, where
+# ganlab's holds (torch's would climb back up)
+_SCHEDULERS: dict[str, Callable[[MethodConfig, torch.optim.Optimizer], Any]] = {
+    "constant": lambda m, opt: None,
+    "step": lambda m, opt: torch.optim.lr_scheduler.StepLR(opt, step_size=m.lr_step_size, gamma=m.lr_gamma),
+    "linear": lambda m, opt: torch.optim.lr_scheduler.LinearLR(
+        opt, start_factor=1.0, end_factor=m.lr_final_factor, total_iters=m.lr_horizon),
+    "cosine": lambda m, opt: torch.optim.lr_scheduler.CosineAnnealingLR(
+        opt, T_max=m.lr_horizon, eta_min=m.lr_final_factor * opt.param_groups[0]["lr"]),
+}
+
+
 class ReferenceGAN:
     """One GAN (one member): ``method`` is that member's own method (grid values applied)."""
 
@@ -95,6 +109,8 @@ class ReferenceGAN:
         self.D = sequential(cfg.discriminator, data_dim * method.pack, 1, d_weights)
         self.opt_g = _optimizer(method, self.G.parameters(), method.lr_g)
         self.opt_d = _optimizer(method, self.D.parameters(), method.lr_d)
+        self.schedulers = [s for s in (_SCHEDULERS[method.lr_schedule](method, o) for o in (self.opt_g, self.opt_d))
+                           if s is not None]
 
     # -- the pieces, written out ------------------------------------------------------------------
     def generate(self, z: torch.Tensor) -> torch.Tensor:
@@ -168,14 +184,20 @@ class ReferenceGAN:
                 sq[n] = b2 * sq[n] + (1 - b2) * g * g
                 m_hat, v_hat = mom[n] / (1 - b1**t), sq[n] / (1 - b2**t)
                 # the 1e-16 under the root keeps d√v/dv finite at v = 0, as the engine does
-                params[n] = params[n] - m.lr_d * m_hat / (torch.sqrt(v_hat + 1e-16) + m.eps)
+                params[n] = params[n] - self.opt_d.param_groups[0]["lr"] * m_hat / (torch.sqrt(v_hat + 1e-16) + m.eps)
         return params if second else {n: p.detach() for n, p in params.items()}
 
     # -- one step ---------------------------------------------------------------------------------
     def train_step(self, real: list[torch.Tensor], z: list[torch.Tensor], alpha: list[torch.Tensor | None]) -> None:
         """One generator update after d_steps discriminator updates, in the method's schedule.
         real[k], z[k], alpha[k]: D step k's inputs; z[d_steps + j]: the generator's own noise for
-        its j-th update (alternating only)."""
+        its j-th update (alternating only). Then each learning-rate scheduler steps once."""
+        self._updates(real, z, alpha)
+        for s in self.schedulers:
+            if not (self.m.lr_schedule == "cosine" and s.last_epoch >= s.T_max):
+                s.step()
+
+    def _updates(self, real: list[torch.Tensor], z: list[torch.Tensor], alpha: list[torch.Tensor | None]) -> None:
         m = self.m
         if m.schedule == "alternating":
             for k in range(m.d_steps):
