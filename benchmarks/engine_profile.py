@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Where does an engine step's time go? torch.profiler over a few steps of the ``engine_speed.py``
-setups (same nets, same GLIBC_TUNABLES re-exec), printing each op's share of the self time, by op
+setups (same nets, the process settings ``ganlab train`` applies), printing each op's share of the self time, by op
 and by op and input shape.
 
     python benchmarks/engine_profile.py [--size pacgan|small|noise256] [--n 128] [--steps 3] [--threads 2] [--compile]
@@ -19,7 +19,7 @@ import sys
 import time
 from dataclasses import replace
 
-from engine_speed import _maybe_reexec, configs  # benchmarks/ is on sys.path when run as a script
+from engine_speed import configs  # benchmarks/ is on sys.path when run as a script
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,21 +33,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, help="torch threads (default: torch's default)")
     p.add_argument("--compile", action="store_true", help="profile the step with Runtime(compile=True)")
     p.add_argument("--rows", type=int, default=15, help="rows per table (default 15)")
-    p.add_argument("--no-tune", action="store_true", help="do not re-exec with GLIBC_TUNABLES")
     args = p.parse_args(argv)
     if args.n < 1 or args.steps < 1:
         p.error(f"--n and --steps must be ≥ 1, got {args.n} and {args.steps}")
-    if argv is None:
-        _maybe_reexec(args.no_tune)
-
     import torch
     from torch.profiler import ProfilerActivity, profile
 
     from ganlab.training.config import Runtime
     from ganlab.training.engine import Trainer
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    from ganlab.training.runs import apply_threads
+
+    apply_threads(Runtime(threads=args.threads or torch.get_num_threads()))  # what ganlab train does
     if args.preset:
         from ganlab.training.presets import make_preset
 

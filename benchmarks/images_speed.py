@@ -26,7 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from engine_speed import Setup, _cpu_name, _maybe_reexec, _now, calibrate, time_block  # noqa: E402
+from engine_speed import Setup, _cpu_name, _now, calibrate, time_block  # noqa: E402
 
 TARGET_RATIO_CPU, TARGET_RATIO_GPU = 1.0, 2.0
 
@@ -78,8 +78,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int)
     p.add_argument("--json")
     args = p.parse_args(argv)
-    if argv is None:  # as engine_speed.py: only a command-line run re-executes itself
-        _maybe_reexec(no_tune=False)  # glibc's allocator thresholds (measured-performance.md)
     try:
         ns = [int(v) for v in args.ns.split(",")]
         compile_ns = [int(v) for v in args.compile_ns.split(",") if v.strip()]
@@ -94,8 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     from ganlab.training.engine import Trainer
     from ganlab.training.presets import mnist_dcgan
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    from ganlab.training.runs import apply_threads
+
+    apply_threads(Runtime(threads=args.threads or torch.get_num_threads()))  # what ganlab train does
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         p.error("--device cuda: this torch sees no CUDA GPU")
     cfg = replace(mnist_dcgan(seeds=(0,)), evaluators=(), final_evaluators=())

@@ -27,10 +27,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTOCOLS = ROOT / "benchmarks" / "protocols"
-# glibc returns big freed blocks to the OS and faults them back every step; these thresholds keep
-# them (measured-performance.md: a 128-seed ensemble went from 87–157 to 165–188 steps/s). Read
-# at process start, so it is set for the shard processes.
-ALLOCATOR = "glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=4294967296"
 
 
 def protocol_path(name: str) -> Path:
@@ -46,7 +42,6 @@ def protocol_path(name: str) -> Path:
 
 def _env(threads: int) -> dict[str, str]:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    env.setdefault("GLIBC_TUNABLES", ALLOCATOR)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     return env
 
