@@ -36,9 +36,8 @@ N_DRAW = 200_000
 
 
 def _target() -> GaussianMixture:
-    f64 = torch.float64
-    return GaussianMixture(torch.tensor(MEANS, dtype=f64), torch.tensor(COVS, dtype=f64), torch.tensor(WEIGHTS, dtype=f64),
-                           name="unequal")
+    means, covs, weights = (torch.tensor(v, dtype=torch.float64) for v in (MEANS, COVS, WEIGHTS))
+    return GaussianMixture(means, covs, weights, name="unequal")
 
 
 def _source_draw(n: int = N_DRAW // 4) -> tuple[np.ndarray, np.ndarray]:
@@ -114,5 +113,5 @@ def test_target_sample_draws_what_multinomial_and_the_cholesky_map_give(seed):
     eps = torch.randn(n, 2, generator=g, dtype=torch.float64)
     chol = torch.linalg.cholesky(torch.tensor(COVS, dtype=torch.float64))
     assert torch.equal(k, k_ref)
-    torch.testing.assert_close(x, torch.tensor(MEANS, dtype=torch.float64)[k] + torch.einsum("nij,nj->ni", chol[k], eps),
-                               rtol=1e-15, atol=1e-15)
+    ref = torch.tensor(MEANS, dtype=torch.float64)[k] + torch.einsum("nij,nj->ni", chol[k], eps)
+    torch.testing.assert_close(x, ref, rtol=1e-15, atol=1e-15)

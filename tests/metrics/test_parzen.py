@@ -80,7 +80,7 @@ def test_chunks_match_brute_force(x_chunk, centre_chunk):
 
 
 @pytest.mark.parametrize("offset, scale, d, sigmas", [
-    (1e5, 1.0, 3, [0.3, 1.0]),  # coordinates ~10⁵: ‖x‖² + ‖μ‖² − 2x·μ alone loses ~1e-3 in ‖x − μ‖²
+    (1e5, 1.0, 3, [0.3, 1.0]),  # ~10⁵: ‖x‖² + ‖μ‖² − 2x·μ unshifted is off by 2e-5 in ‖x − μ‖² here
     (-3e5, 0.05, 2, [0.02, 0.1]),
     (0.0, 1.0, 784, [0.2, 0.5]),  # pixels in [0, 1], d = 784
 ])
