@@ -6,6 +6,7 @@ Independent check: every stream address (purpose, step, sub) a run asks ``Stream
 at its one entry point, and the addresses of training and of evaluation must be disjoint; the
 samples themselves are compared with every fake batch that training draws at the same step."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -105,3 +106,20 @@ def test_evaluation_samples_depend_on_the_step_and_the_purpose():
     c = t.generate(16, step=t.step + 1)
     assert not torch.equal(a, b) and not torch.equal(a, c)
     assert torch.equal(a, t.generate(16))  # same address, same draw
+
+
+def test_a_run_ends_the_same_whatever_its_evaluation_interval(tmp_path):
+    """``ganlab train`` evaluating every step and only at the start and the end: the same final
+    samples (drawn from the final weights), bit for bit, and the same final checkpoint weights."""
+    from ganlab.cli import main
+
+    args = ["train", "--target", "ring8", "--seeds", "2", "--batch", "32", "--steps", "8", "--eval-samples", "256",
+            "--no-progress", "--g-width", "16", "--d-width", "16", "--checkpoint-every", "8"]
+    for every in (1, 8):
+        assert main([*args, "--eval-every", str(every), "--out", str(tmp_path / str(every))]) == 0
+    often, once = (np.load(tmp_path / e / "samples.npz")["samples"] for e in ("1", "8"))
+    assert np.array_equal(often, once)
+    a, b = (torch.load(sorted((tmp_path / e / "checkpoints").glob("*.pt"))[-1], weights_only=True) for e in ("1", "8"))
+    for which in ("params_g", "params_d"):
+        for k in a[which]:
+            assert torch.equal(a[which][k], b[which][k]), (which, k)
