@@ -34,10 +34,10 @@ not as a likelihood.
 Implementation: squared distances ‖x‖² + ‖μ‖² − 2 x·μ in float64 (clamped at 0), after moving
 the origin to the mean c of the centres (distances do not change, and the expansion's rounding
 error, a few ulps of ‖x − c‖² + ‖μ − c‖², is then set by the data's spread rather than by where
-it sits; unshifted it grows with ‖x‖²: up to 1e-2 in ‖x − μ‖² for 784 coordinates of 10⁵), computed for
-blocks of test points × centres so that memory stays at one block; each block's logsumexp over its
-centres is kept and the blocks are combined with one more logsumexp. The distances do not depend
-on σ, so all σ of a grid are evaluated from the same block.
+it sits; unshifted it grows with ‖x‖²: up to 1e-2 in ‖x − μ‖² for 784 coordinates of 10⁵),
+computed for blocks of test points × centres so that memory stays at one block; each block's
+logsumexp over its centres is kept and the blocks are combined with one more logsumexp. The
+distances do not depend on σ, so all σ of a grid are evaluated from the same block.
 """
 
 from __future__ import annotations
