@@ -39,16 +39,15 @@ class DataSource(Protocol):
 
 # -- fresh samples of a target, on the device -----------------------------------------------------
 def _mixture_sampler(t: GaussianMixture, device: torch.device) -> Callable[..., torch.Tensor]:
-    """Component k with probability w_k (inverse CDF of one uniform), then μ_k + L_k ε, ε ~ N(0, I),
-    in float64; with ``labels=True`` the components k instead (a mixture's class labels)."""
-    cumulative, means, tril = (v.to(device) for v in (t.weights.cumsum(0), t.means, t._scale_tril))
+    """The mixture's own sampler (``GaussianMixture.components`` and ``place``) on one uniform
+    from stream (purpose, step, sub) and d normals from (purpose/eps, step, sub), in float64; with
+    ``labels=True`` the components k instead (a mixture's class labels)."""
 
     def draw(streams: Streams, purpose: str, step: int, sub: int, n: int, labels: bool = False) -> torch.Tensor:
-        k = streams.categorical(purpose, step, sub, (n,), cumulative)
+        k = t.components(streams.uniform(purpose, step, sub, (n,), torch.float64))
         if labels:
             return k
-        eps = streams.normal(purpose + "/eps", step, sub, (n, t.dim), torch.float64)
-        return means[k] + (tril[k] @ eps[..., None])[..., 0]
+        return t.place(k, streams.normal(purpose + "/eps", step, sub, (n, t.dim), torch.float64))
 
     return draw
 

@@ -74,6 +74,11 @@ class GaussianMixture:
         object.__setattr__(self, "covariances", cov)
         object.__setattr__(self, "weights", w)
         object.__setattr__(self, "_scale_tril", torch.linalg.cholesky(cov))
+        cum = w.cumsum(0)
+        # the division makes the last entry exactly 1, and every entry after the last positive
+        # weight too, so a zero weight at the end is never drawn even when the sum rounds below 1
+        object.__setattr__(self, "_cumulative", cum / cum[-1])
+        object.__setattr__(self, "_on_device", {})  # device → (cumulative, means, scale_tril)
 
     # -- structure -------------------------------------------------------------------------
     @property
@@ -120,16 +125,38 @@ class GaussianMixture:
         return self.log_prob(x).exp()
 
     # -- sampling --------------------------------------------------------------------------
+    # The mixture's one sampler: a component k from one uniform u (``components``), then the point
+    # μ_k + L_k ε from d standard normals ε (``place``). ``sample`` feeds it a torch.Generator's
+    # numbers; a run's data source (ganlab.data.sources) feeds it counter-based streams.
+    def _parts(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(normalised cumulative weights, means, scale_tril) on ``device``, moved there once."""
+        if device not in self._on_device:
+            self._on_device[device] = tuple(v.to(device) for v in (self._cumulative, self.means, self._scale_tril))
+        return self._on_device[device]
+
+    def components(self, u: torch.Tensor) -> torch.Tensor:
+        """Component indices k (int64, u's shape) with P(k) = w_k, by inverting the cumulative
+        weights c at float64 uniforms u ∈ [0, 1): the first k with u < c_k (c_K = 1 exactly, so a
+        zero weight is never drawn, even at u = 0)."""
+        cum = self._parts(u.device)[0]
+        return torch.searchsorted(cum, u, right=True).clamp_(max=self.n_modes - 1)
+
+    def place(self, k: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        """μ_k + L_k ε (L_k L_kᵀ = Σ_k) for indices k [...] and float64 normals ε [..., d]."""
+        _, means, tril = self._parts(eps.device)
+        return means[k] + (tril[k] @ eps[..., None])[..., 0]
+
     def sample_with_modes(
         self, n: int, generator: int | torch.Generator | None = None, dtype: torch.dtype = torch.float32
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """n samples [n, d] and the index of the component each came from."""
+        """n samples [n, d] and the index of the component each came from: n uniforms, then n × d
+        normals from the generator (for n > 1 the components torch.multinomial(weights, n,
+        replacement=True) draws: it inverts the same uniforms, and the normals follow them)."""
         n = check_int("n", n)
         g = _generator(generator)
-        comp = torch.multinomial(self.weights, n, replacement=True, generator=g)
+        comp = self.components(torch.rand(n, generator=g, dtype=torch.float64))
         eps = torch.randn(n, self.dim, generator=g, dtype=torch.float64)
-        x = self.means[comp] + torch.einsum("nij,nj->ni", self._scale_tril[comp], eps)
-        return x.to(dtype), comp
+        return self.place(comp, eps).to(dtype), comp
 
     def sample(
         self, n: int, generator: int | torch.Generator | None = None, dtype: torch.dtype = torch.float32

@@ -79,6 +79,26 @@ def test_chunks_match_brute_force(x_chunk, centre_chunk):
         np.testing.assert_allclose(got[k].numpy(), brute_log_density(x, mu, s), rtol=1e-11, atol=1e-11)
 
 
+@pytest.mark.parametrize("offset, scale, d, sigmas", [
+    (1e5, 1.0, 3, [0.3, 1.0]),  # ~10⁵: ‖x‖² + ‖μ‖² − 2x·μ unshifted is off by 2e-5 in ‖x − μ‖² here
+    (-3e5, 0.05, 2, [0.02, 0.1]),
+    (0.0, 1.0, 784, [0.2, 0.5]),  # pixels in [0, 1], d = 784
+])
+def test_accurate_wherever_the_data_sits(offset, scale, d, sigmas):
+    """Against explicit differences in float64 (exact here: x and μ are within a factor of 2 of
+    each other, so x − μ has no rounding), at coordinates far from the origin and at pixel scale."""
+    rng = np.random.default_rng(3)
+    if d == 784:
+        mu, x = rng.uniform(0, 1, size=(60, d)), rng.uniform(0, 1, size=(25, d))
+        x[:5] = np.clip(mu[:5] + rng.normal(0, 0.05, size=(5, d)), 0, 1)  # some points near a centre
+    else:
+        mu = offset + scale * rng.normal(size=(200, d))
+        x = offset + scale * rng.normal(size=(50, d))
+    got = parzen_log_density(x, mu, sigmas, x_chunk=16, centre_chunk=64)
+    for k, s in enumerate(sigmas):
+        np.testing.assert_allclose(got[k].numpy(), brute_log_density(x, mu, s), rtol=1e-12, atol=1e-9)
+
+
 def test_far_points_do_not_underflow():
     # ‖x − μ‖²/(2σ²) = 5,000: exp underflows in float64, logsumexp must not
     got = parzen_log_density(torch.tensor([[10.0]]), torch.tensor([[0.0]]), 0.1)
