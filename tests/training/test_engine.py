@@ -112,9 +112,19 @@ def test_gan_zoo_shaped_nets_equal_the_reference_loop():
         generator=MLPSpec(widths=(16, 32), activation="leaky_relu", batch_norm=True, out_activation="tanh"),
         discriminator=MLPSpec(widths=(24, 8), activation="leaky_relu"))
     t = Trainer(cfg, F64)
+    start = {k: v[1].detach().clone() for k, v in t.params_g.items()}
     ref, log = reference_for(t, 1), record_draws(t, 1)
     step_both(t, ref, log, 10)
-    assert max_gap(t.params_g, engine_names(ref.G), 1) < 1e-12
+    # A bias right before batch norm has a mathematically zero gradient (batch norm removes the
+    # mean): autograd returns rounding noise (~1e-17) that depends on the BLAS path, and Adam
+    # divides it by ε = 1e-8, so those biases drift by ~lr·noise/ε per step, differently in the
+    # engine and the reference (2.5e-12 apart after 10 steps on an Intel Xeon). They are checked
+    # to have stayed where they started instead; every other parameter agrees to 1e-12.
+    pre_bn = {f"b{i}" for i in range(len(cfg.generator.widths))}
+    ref_g = engine_names(ref.G)
+    for k in pre_bn:
+        assert (t.params_g[k][1] - start[k]).abs().max() < 1e-10 and (ref_g[k] - start[k]).abs().max() < 1e-10, k
+    assert max_gap({k: v for k, v in t.params_g.items() if k not in pre_bn}, ref_g, 1) < 1e-12
     assert max_gap(t.params_d, engine_names(ref.D), 1) < 1e-12
     assert t.generate(50).abs().max() < 1  # tanh
 
