@@ -112,17 +112,18 @@ def test_the_exact_discriminator_passes_every_discriminator_row(exact_sides):
 
 
 def test_an_uninformed_discriminator_fails_the_residual_rows(exact_sides):
-    """D ≡ ½ is D* on the identical pair (it passes there); elsewhere |½ − D*| reaches 0.46–0.5 on
-    the supports and its L1 residual is 0.12–0.34. The max row of the widened 2-D pair only bounds:
-    the short budget's own worst error there (0.22 ± 0.03 in development) is within a factor 2 of
-    the constant's 0.5, so its δ is 0.5 and ½ passes it (the shuffled D below does not)."""
+    """D ≡ ½ is D* on the identical pair (it passes there); elsewhere its L1 residual is 0.12–0.34
+    and every L1 row fails. |½ − D*| reaches 0.46–0.5 on the supports: the max rows fail it except
+    on the shifted and widened 2-D pairs, which only bound (kind "bound"): the short budget's own
+    worst error there (0.22–0.24 + 0.02 in development) is within a factor 2 of the constant's, so
+    their δ (0.49, 0.53) is not below it (the shuffled D below fails them)."""
     for name in [*ARMS_1, REAL_LABEL_0]:
         l1, biggest = residual_rows(exact_sides, name, UNINFORMED)
         if name == "identical 1-D":
             assert l1.passed and biggest.passed, format_table([l1, biggest])
             continue
         assert not l1.passed, format_table([l1])
-        assert biggest.passed == (name == "widened 2-D"), format_table([biggest])
+        assert biggest.passed == (name in ("shifted 2-D", "widened 2-D")), format_table([biggest])
 
 
 def test_a_shuffled_discriminator_fails_every_residual_row(exact_sides):
@@ -177,9 +178,9 @@ def test_the_claims_read_the_row_functions(monkeypatch, exact_sides):
     monkeypatch.setattr(disc, "discriminator_experiment", lambda seed, budget: disc.DiscriminatorResult(S_DISC, arms, {}))
     rows = run_claims(0, ["learned_discriminator", "learned_discriminator_real_label_0",
                           "learned_value_approaches_criterion"])
-    # L1 rows but the identical pair's (7 + 1), max rows but the identical and widened 2-D pairs' (6 + 1), ½V
-    # from below (1), V from below but the identical pair's (7)
-    assert len(failed(rows)) == 8 + 7 + 1 + 7, format_table(rows)
+    # L1 rows but the identical pair's (7 + 1), max rows but the identical, shifted and widened 2-D
+    # pairs' (5 + 1), ½V from below (1), V from below but the identical pair's (7)
+    assert len(failed(rows)) == 8 + 6 + 1 + 7, format_table(rows)
     assert {r.kind for r in rows if "max |D - D*|" in r.claim} == {"bound"}
     assert {r.kind for r in rows if "max |D - D*|" not in r.claim} == {"trained"}
 
@@ -228,11 +229,12 @@ def test_disjoint_rows_pass_the_right_answers_and_fail_the_wrong_ones():
 @pytest.mark.slow
 def test_disjoint_critics_trained_with_twice_lambda_fail(monkeypatch):
     """Critics trained with λ = 20 (their measured values) against the λ = 10 rows: the bias
-    θ²/(2λ) halves (0.025 at θ = 1, 0.006 at θ = 0.5)."""
+    θ²/(2λ) and the gradient's |θ|/(2λ) halve, by 0.025 at θ = 1 (both rows fail there); at
+    θ = 0.5 by 0.006 and 0.0125, within the seed spread the rows allow (δ = 0.015 and 0.019)."""
     monkeypatch.setitem(disjoint.SETTINGS, "short", dataclasses.replace(S_LINES, lam=2 * S_LINES.lam))
     twice = disjoint.disjoint_experiment.__wrapped__(0, "short")
     rows = trained.disjoint_critic_rows(dataclasses.replace(twice, settings=S_LINES))
-    assert_all_fail(rows)
+    assert_all_fail([r for r in rows if "theta = 1.0" in r.claim])
 
 
 # -- item 5: Kantorovich–Rubinstein -------------------------------------------------------------------------------
