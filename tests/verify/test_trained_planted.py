@@ -175,7 +175,8 @@ def test_the_claims_read_the_row_functions(monkeypatch, exact_sides):
     """Through ``run_claims``: an experiment that returns uninformed discriminators fails the
     claims, and the max rows carry the kind "bound"."""
     arms = {n: planted_arm(exact_sides, n, UNINFORMED) for n in [*ARMS_1, REAL_LABEL_0]}
-    monkeypatch.setattr(disc, "discriminator_experiment", lambda seed, budget: disc.DiscriminatorResult(S_DISC, arms, {}))
+    result = disc.DiscriminatorResult(S_DISC, arms, {})
+    monkeypatch.setattr(disc, "discriminator_experiment", lambda seed, budget: result)
     rows = run_claims(0, ["learned_discriminator", "learned_discriminator_real_label_0",
                           "learned_value_approaches_criterion"])
     # L1 rows but the identical pair's (7 + 1), max rows but the identical, shifted and widened 2-D
@@ -226,7 +227,6 @@ def test_disjoint_rows_pass_the_right_answers_and_fail_the_wrong_ones():
     assert_all_fail(rows)
 
 
-@pytest.mark.slow
 def test_disjoint_critics_trained_with_twice_lambda_fail(monkeypatch):
     """Critics trained with λ = 20 (their measured values) against the λ = 10 rows: the bias
     θ²/(2λ) and the gradient's |θ|/(2λ) halve, by 0.025 at θ = 1 (both rows fail there); at
@@ -263,7 +263,8 @@ def gp_result(gp_pair, estimates, shift_estimates=None):
 
 def test_gp_rows_pass_the_right_answer_and_fail_the_wrong_ones(gp_pair):
     _, w1, bias = gp_pair
-    right = [(w1 + bias - 0.02, 0.017), (-w1 + bias + 0.01, 0.013), (w1 + bias + 0.01, 0.017), (w1 + bias - 0.06, 0.017)]
+    top = w1 + bias  # three critics near the maximum, one in the wrong-sign well (as seed 0's)
+    right = [(top - 0.02, 0.017), (-w1 + bias + 0.01, 0.013), (top + 0.01, 0.017), (top - 0.06, 0.017)]
     assert_all_pass(trained.gp_rows(gp_result(gp_pair, right)))
     # every critic in the wrong-sign well (each at its stationary point −W1 + bias)
     wrong_well = [(-w1 + bias + d, 0.013) for d in (0.01, -0.01, 0.0, 0.005)]
@@ -278,7 +279,6 @@ def test_gp_rows_pass_the_right_answer_and_fail_the_wrong_ones(gp_pair):
         assert [r.passed for r in rows] == [True, False], format_table(rows)
 
 
-@pytest.mark.slow
 def test_gp_critics_trained_with_twice_lambda_fail(gp_pair):
     """1-D critics trained with λ = 20 (their measured estimates, bias 0.16 instead of 0.33)
     against the λ = 10 row."""
@@ -358,7 +358,8 @@ def maximin_result(collapse_modes, cover_modes):
 
 def test_maximin_rows_fail_two_and_three_mode_samplers():
     steps = len(range(S_MAX.record_every, S_MAX.steps + 1, S_MAX.record_every))
-    hopping = [[2 if (j + i) % 4 == 0 else 1 for i in range(S_MAX.seeds)] for j in range(steps)]  # one mode, a hop now and then
+    # one mode at a time, caught half-way between two now and then
+    hopping = [[2 if (j + i) % 4 == 0 else 1 for i in range(S_MAX.seeds)] for j in range(steps)]
     right = maximin_result(hopping, 8)
     assert_all_pass(trained.collapse_rows(right) + trained.cover_rows(right))
     two = maximin_result([[2] * S_MAX.seeds] * steps, 8)
@@ -367,7 +368,7 @@ def test_maximin_rows_fail_two_and_three_mode_samplers():
     assert_all_fail(trained.cover_rows(three))
 
 
-# -- item 10: unrolling -------------------------------------------------------------------------------------------------
+# -- item 10: unrolling ----------------------------------------------------------------------------------
 def test_unrolled_rows_fail_a_first_order_unroll():
     """The unrolled steps treated as constants give the vanilla gradient at every K: every K ≥ 1
     row fails; K = 0 holding K = 1's gradient fails the first."""
