@@ -6,8 +6,11 @@ independent method (another method, a closed form, a finer reference), never a f
 itself. Its columns:
 
 * ``claim``: what is checked, on which pair;
-* ``kind``: "exact" (closed forms, quadrature, linear programs, Monte Carlo of known densities)
-  or "trained" (involves a network trained by gradient descent);
+* ``kind``: "exact" (closed forms, quadrature, linear programs, Monte Carlo of known densities),
+  "trained" (involves a network trained by gradient descent) or "bound" (a trained row that can
+  only bound: at this budget the run stays a large fraction of the quantity's range from the
+  predicted limit, so its allowance, set from the development spread, rejects gross errors — the
+  planted wrong answers of tests/verify/test_trained_planted.py — but cannot confirm the value);
 * ``predicted``: the value theory predicts (for "≤" / "≥" claims: the bound);
 * ``measured``: the value computed;
 * ``error``: the measurement's own uncertainty, of the kind ``error_kind`` says: "quadrature
@@ -39,7 +42,8 @@ from typing import Any
 
 from ..validation import check_choice
 
-KINDS = ("exact", "trained")
+KINDS = ("exact", "trained")  # of a claim
+ROW_KINDS = (*KINDS, "bound")  # of a row: a trained claim's row may be marked "bound" (``bound``)
 ERROR_KINDS = ("quadrature bound", "standard error", "rounding", "optimizer resolution", "none")
 COLUMNS = ("claim", "kind", "predicted", "measured", "error", "error_kind", "tolerance", "pass")
 
@@ -56,6 +60,11 @@ class ClaimResult:
     tolerance: float
     passed: bool
     kind: str = "exact"
+
+
+def bound(row: ClaimResult) -> ClaimResult:
+    """``row`` marked as one that can only bound (kind "bound", kept by ``run_claims``)."""
+    return dataclasses.replace(row, kind="bound")
 
 
 def _row(claim: str, predicted: float, measured: float, error: float, tolerance: float, error_kind: str, holds: bool) -> ClaimResult:
@@ -138,7 +147,8 @@ def run_claims(
     stamped with its claim's kind; trained claims train for ``budget`` ("short": the default,
     seconds each on one CPU thread; "long": minutes). ``progress(name, index, total)`` is called
     before each claim (index from 0). A claim that raises gives one failing row naming the
-    exception, with NaN values, instead of stopping the run. The same seed gives the same numbers."""
+    exception, with NaN values, instead of stopping the run. A row marked "bound" (``bound``) keeps
+    that kind. The same seed gives the same numbers."""
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValueError(f"seed must be an integer, got {seed!r}")
     check_choice("budget", budget, BUDGETS)
@@ -153,7 +163,7 @@ def run_claims(
         except Exception as exc:  # noqa: BLE001 — reported as a failing row, never swallowed
             nan = math.nan
             rows = [ClaimResult(f"{name}: raised {type(exc).__name__}: {exc}", nan, nan, nan, "none", nan, False)]
-        results.extend(dataclasses.replace(r, kind=claim.kind) for r in rows)
+        results.extend(dataclasses.replace(r, kind="bound" if r.kind == "bound" else claim.kind) for r in rows)
     return results
 
 

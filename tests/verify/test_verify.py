@@ -133,6 +133,20 @@ def test_a_raising_claim_is_a_failing_row_with_its_kind(temporary_claims):
     assert "boom_trained" in select_claims(kinds=("trained",)) and "boom_trained" not in select_claims(kinds=("exact",))
 
 
+def test_a_bound_row_keeps_its_kind(temporary_claims):
+    """A trained claim's row marked ``bound`` is of kind "bound" in the table and the JSON; its
+    other rows take the claim's kind."""
+    from ganlab.verify import bound
+
+    temporary_claims("bounded", "trained", lambda seed, budget: [
+        equal("a = b", 1.0, 1.0, 0.0, 0.1, "none"), bound(at_most("x <= 1", 1.0, 0.5, 0.0, 0.1, "none"))])
+    rows = run_claims(names=["bounded"])
+    assert [r.kind for r in rows] == ["trained", "bound"]
+    assert [rec["kind"] for rec in to_json_records(rows)] == ["trained", "bound"]
+    assert format_table(rows).splitlines()[3].split()[3] == "bound"
+    assert verify.ROW_KINDS == ("exact", "trained", "bound")
+
+
 def test_progress_is_called_before_each_claim(temporary_claims):
     log = []
     for name in ("first_claim", "second_claim"):
