@@ -111,3 +111,26 @@ def test_figures_of_a_folder_that_holds_nothing_to_draw(tiny, tmp_path, capsys):
     assert "the run has not finished" in capsys.readouterr().err
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "finished"  # only samples.npz was missing
+
+
+@pytest.mark.parametrize("where,match", [
+    ("/proc/ganlab-figures", "--out /proc/ganlab-figures: cannot write in folder '/proc'"),
+    ("{tmp}/file/figures", "is a file, not a folder"),
+])
+def test_an_unwritable_figures_folder_is_refused_before_any_work(tiny, tmp_path, capsys, monkeypatch, where, match):
+    from ganlab.sweep import figures
+
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setattr(figures, "make_figures", lambda *a, **kw: pytest.fail("worked before refusing"))
+    assert main(["figures", str(tiny), "--out", where.format(tmp=tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert match in err and err.count("\n") == 1
+
+
+def test_figures_of_a_run_with_a_damaged_summary_is_one_line(tiny, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(tiny / "cells" / "ring8__nonsaturating", run)
+    (run / "summary.json").write_text("[]")
+    assert main(["figures", str(run), "--no-replay"]) == 2
+    err = capsys.readouterr().err
+    assert "is damaged (a JSON list, not an object)" in err and err.count("\n") == 1
