@@ -6,7 +6,9 @@ Guarantees (each checked by a test named in the README's Reliability section):
 * a run extended with more ``steps`` equals the longer run trained in one go;
 * a damaged latest checkpoint is skipped with a warning, the previous one used;
 * Ctrl-C (or SIGTERM) finishes the current step, checkpoints, writes the summary and exits 130;
-* however a run ends, metrics and a summary.json saying how it ended are on disk;
+  a second press a second or more later stops at once (status still "interrupted");
+* however a run ends, metrics and a summary.json saying how it ended are on disk; a failure of
+  the machine (``MachineFailed``) says which checkpoint is intact, or that none was saved;
 * under ``torchrun --nproc_per_node K`` each process trains a contiguous block of the members and
   the run folder (written by process 0 alone) holds the same bits as a one-process run.
 """
