@@ -447,6 +447,42 @@ def test_a_failing_disk_mid_run_is_one_line_exit_5_and_keeps_the_last_checkpoint
     assert json.loads((out / "summary.json").read_text())["status"] == "finished"
 
 
+def test_running_out_of_memory_mid_run_is_exit_5(tmp_path, capsys, monkeypatch):
+    """torch's CPU allocator failing inside a step is the machine's failure, not a traceback."""
+    from ganlab.training.engine import Trainer
+
+    real_step = Trainer.train_step
+
+    def step(self):
+        if self.step == 15:
+            raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: "
+                               "you tried to allocate 4294967296 bytes")
+        return real_step(self)
+
+    monkeypatch.setattr(Trainer, "train_step", step)
+    out = tmp_path / "run"
+    assert main([*ARGS, "--steps", "40", "--checkpoint-every", "10", "--out", str(out)]) == 5
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "can't allocate memory" in err and "checkpoint at step 10" in err, err
+    assert json.loads((out / "summary.json").read_text())["status"] == "failed"
+
+
+def test_a_full_disk_while_resuming_is_exit_5_not_bad_input(tmp_path, capsys, monkeypatch):
+    from ganlab.training import rundir
+
+    out = tmp_path / "run"
+    assert main([*ARGS, "--steps", "10", "--out", str(out)]) == 0
+
+    def full(self, header):
+        raise OSError(errno.ENOSPC, "No space left on device", str(self.path / "config.json"))
+
+    monkeypatch.setattr(rundir.RunDir, "write_header", full)
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out), "--steps", "20", "--no-progress"]) == 5
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "No space left on device" in err
+
+
 def test_a_file_size_limit_before_any_checkpoint_claims_none(tmp_path):
     """`ulimit -f` (the kernel's file size limit, as a full disk): every checkpoint write fails
     (Python ignores SIGXFSZ, so the write raises EFBIG). Exit 5, one line that says no checkpoint

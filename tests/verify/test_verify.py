@@ -229,3 +229,15 @@ def test_verify_shows_progress_and_filters_by_kind(capsys):
     out = capsys.readouterr()
     assert "[1/" in out.err and "passed, 0 failed" in out.out
     assert "trained" not in out.out.split("\n", 2)[2]  # only exact rows after the header
+
+
+def test_ctrl_c_during_verify_is_one_line_and_exit_130(capsys, monkeypatch):
+    from ganlab import cli
+
+    def interrupted(**kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("ganlab.verify.run_claims", interrupted)
+    assert cli.main(["verify", "--quiet"]) == 130
+    err = capsys.readouterr().err
+    assert err == "interrupted: ganlab verify stopped\n"
