@@ -416,6 +416,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # (train and sweep save their run first and say what was saved)
         print(f"interrupted: ganlab {args.command} stopped", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        if argv is None:  # a process leaving: a late Ctrl-C must not become a traceback while it exits
+            import signal
+
+            try:
+                for s in (signal.SIGINT, signal.SIGTERM):
+                    signal.signal(s, signal.SIG_IGN)
+            except ValueError:  # (not the main thread: nothing to protect)
+                pass
 
 
 if __name__ == "__main__":

@@ -173,10 +173,9 @@ def figures_command(args: argparse.Namespace) -> int:
     import torch
 
     from ..training.rundir import RunFolderError
+    from ..validation import check_output_folder
     from .figures import FigureError, make_figures
     from .folder import SweepFolderError
-
-    from ..validation import check_output_folder
 
     torch.set_num_threads(1)
     try:
@@ -207,4 +206,17 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:  # (a running cell saves itself first and says so: runs.Interrupted)
+        print(f"interrupted: ganlab {args.command} stopped", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        if argv is None:  # a process leaving: a late Ctrl-C must not become a traceback while it exits
+            import signal
+
+            try:
+                for s in (signal.SIGINT, signal.SIGTERM):
+                    signal.signal(s, signal.SIG_IGN)
+            except ValueError:  # (not the main thread: nothing to protect)
+                pass

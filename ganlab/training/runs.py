@@ -53,7 +53,7 @@ class MachineFailed(RuntimeError):
     unwritable); summary.json says "failed" if it could be written, and the message says what was saved."""
 
 
-MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.ENOMEM, errno.EROFS}
+MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.ENOMEM}
 
 
 def is_machine_failure(e: BaseException) -> bool:
@@ -322,7 +322,9 @@ def save_checkpoint(session: Session) -> None:
 def run(session: Session, progress: bool | None = None) -> dict[str, Any]:
     """Train to cfg.steps, evaluating and checkpointing on schedule; returns the final summary
     (on process 0; the others return {}). Raises ``AllMembersDiverged`` or ``Interrupted`` after
-    writing metrics, a checkpoint and the summary."""
+    writing metrics, a checkpoint and the summary, ``MachineFailed`` after writing what it could.
+    A Ctrl-C during the final evaluation lets it finish (the last checkpoint is saved by then); a
+    second one stops it."""
     t, out, cfg, comm = session.trainer, session.run, session.cfg, session.comm
     progress = (t.rt.progress if progress is None else progress) and comm.main
     if t.step == 0 and comm.broadcast(comm.main and not out.metrics()):
