@@ -104,7 +104,7 @@ def run_command(args: argparse.Namespace) -> int:
     except (ValueError, SweepFolderError, OSError, MemoryError) as e:
         return _err(e)
     except runs.MachineFailed as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {e}; or rerun the same sweep command (shard {args.shard})", file=sys.stderr)
         return EXIT_MACHINE
     except runs.Interrupted as e:
         print(str(e).split(";")[0] + f"; rerun the same command to resume (shard {args.shard})", file=sys.stderr)

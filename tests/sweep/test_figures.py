@@ -134,3 +134,17 @@ def test_figures_of_a_run_with_a_damaged_summary_is_one_line(tiny, tmp_path, cap
     assert main(["figures", str(run), "--no-replay"]) == 2
     err = capsys.readouterr().err
     assert "is damaged (a JSON list, not an object)" in err and err.count("\n") == 1
+
+
+def test_figures_of_a_sample_only_target_are_refused_in_one_line(tmp_path, capsys):
+    """The swiss roll has no density to draw samples over and no modes to count: one line, exit 2,
+    not a NoDensityError traceback from the background."""
+    from ganlab.cli import main as ganlab
+
+    run = tmp_path / "roll"
+    assert ganlab(["train", "--target", "swissroll", "--seeds", "1", "--steps", "4", "--batch", "16", "--g-width", "8",
+                   "--d-width", "8", "--eval-every", "2", "--eval-samples", "50", "--no-progress", "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["figures", str(run), "--out", str(tmp_path / "f")]) == 2
+    err = capsys.readouterr().err
+    assert "sample-only target 'swissroll'" in err and err.count("\n") == 1
