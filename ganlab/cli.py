@@ -4,9 +4,15 @@
 the help text and allowed values): a new method field, regulariser weight or runtime option gets
 its flag without editing this file. The parser is built when the command runs, never at import.
 
-Exit status: 0 done; 1 a verify claim failed; 2 bad input (one line naming the value, before any
-work); 3 every member of a run diverged; 4 a sweep merge whose table is incomplete; 130
-interrupted (checkpointed).
+Exit status (every subcommand; one line on stderr says why):
+  0    done
+  1    a verify claim failed; a sweep cell failed (e.g. its folder is in use by another process)
+  2    bad input, named, before any work (a bad value, an unusable or unwritable output path)
+  3    every member of a run diverged (metrics, a checkpoint and summary.json are on disk)
+  4    a sweep merge whose table is incomplete (missing, unfinished or damaged cells are listed)
+  5    the machine failed during the work: disk full, file size limit, out of memory, an output
+       made unwritable (what was saved, and how to resume, is said)
+  130  interrupted by Ctrl-C or SIGTERM (what was saved, and how to resume, is said)
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ import typing
 from pathlib import Path
 from typing import Any
 
-EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
+# the exit codes of every subcommand (the table above, and the README's Reliability section)
+EXIT_CLAIM_FAILED, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INCOMPLETE, EXIT_MACHINE, EXIT_INTERRUPTED = 1, 2, 3, 4, 5, 130
 MAX_MEMBERS = 100_000  # refused before anything is built; the memory estimate refuses most runs below it
 # argparse reads "-1e-3" as an option unless told that such strings are numbers
 _NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
@@ -129,26 +136,18 @@ def _help(f: dataclasses.Field, default: Any, where: str) -> str:
 
 
 # -- verify ----------------------------------------------------------------------------------------------
-def _check_output_file(path: str, force: bool) -> None:
-    p = Path(path)
-    if p.is_dir():
-        raise ValueError(f"--json {path}: is a directory")
-    if not p.parent.exists():
-        raise ValueError(f"--json {path}: folder {str(p.parent)!r} does not exist")
-    if p.exists() and not force:
-        raise ValueError(f"--json {path} exists; pass --force to overwrite it")
-
-
 def _verify(args: argparse.Namespace) -> int:
     import json
 
     from . import verify
+    from .training.rundir import atomic_write
+    from .validation import check_output_file
 
     try:
         if args.seed < 0:
             raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
         if args.json:
-            _check_output_file(args.json, args.force)
+            check_output_file(args.json, "--json", force=args.force)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -160,11 +159,15 @@ def _verify(args: argparse.Namespace) -> int:
 
     results = verify.run_claims(seed=args.seed, kinds=kinds, progress=progress, budget=args.budget)
     print(verify.format_table(results))
-    if args.json:
-        Path(args.json).write_text(json.dumps(verify.to_json_records(results), indent=2) + "\n")
     failed = [r for r in results if not r.passed]
     print(f"\n{len(results) - len(failed)} passed, {len(failed)} failed")
-    return 1 if failed else 0
+    if args.json:
+        try:
+            atomic_write(Path(args.json), (json.dumps(verify.to_json_records(results), indent=2) + "\n").encode())
+        except OSError as e:  # checked before the claims ran: the machine changed (disk full, ...)
+            print(f"error: writing --json {args.json} failed: {e} (the table above is complete)", file=sys.stderr)
+            return EXIT_MACHINE
+    return EXIT_CLAIM_FAILED if failed else 0
 
 
 # -- train -------------------------------------------------------------------------------------------------
@@ -194,8 +197,8 @@ def _grid(specs: list[str] | None) -> dict[str, tuple[float, ...]]:
 
 
 def _overrides(args: argparse.Namespace, cls) -> dict[str, Any]:
-    return {f.name: getattr(args, "x_" + flag) for flag, f, _ in _flag_fields(cls)
-            if getattr(args, "x_" + flag, None) is not None}
+    # a flag not given leaves no attribute (argparse.SUPPRESS), so that "--clip none" sets None
+    return {f.name: getattr(args, "x_" + flag) for flag, f, _ in _flag_fields(cls) if hasattr(args, "x_" + flag)}
 
 
 def _spec_overrides(args: argparse.Namespace, spec: Any, prefix: str) -> Any:
@@ -298,9 +301,13 @@ def _train(args: argparse.Namespace) -> int:
             say(f"resuming {args.resume} at step {session.trainer.step} of {session.cfg.steps}", file=sys.stderr)
         else:
             session = runs.start(build_config(args), args.out, runtime, command=sys.argv)
-    except (ValueError, FileExistsError, RunFolderError, OSError) as e:
-        say(f"error: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except (ValueError, FileExistsError, RunFolderError, OSError, MemoryError) as e:
+        machine = isinstance(e, MemoryError) or isinstance(e, OSError) and e.errno in runs.MACHINE_ERRNOS
+        say(f"error: {e if str(e) else type(e).__name__}", file=sys.stderr)
+        return EXIT_MACHINE if machine else EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        say("interrupted before training started; nothing was trained", file=sys.stderr)
+        return EXIT_INTERRUPTED
     warnings.simplefilter("default")
     with session:
         try:
@@ -314,9 +321,9 @@ def _train(args: argparse.Namespace) -> int:
         except runs.Interrupted as e:
             say(str(e), file=sys.stderr)
             return EXIT_INTERRUPTED
-        except OSError as e:
-            say(f"error: {e} (the last checkpoint in {session.run.path} is intact)", file=sys.stderr)
-            return EXIT_BAD_INPUT
+        except runs.MachineFailed as e:
+            say(f"error: {e}", file=sys.stderr)
+            return EXIT_MACHINE
     if main:
         _print_summary(result, session.run.path)
     return 0
@@ -363,6 +370,7 @@ def _add_train_flags(t: argparse.ArgumentParser) -> None:
                 continue
             default = getattr(obj, f.name)
             t.add_argument("--" + flag.replace("_", "-"), dest="x_" + flag, type=conv, metavar=flag.upper(),
+                           default=argparse.SUPPRESS,
                            help=_help(f, default, where))
     for name, (f, conv) in _spec_fields().items():
         for prefix, role in (("g", "generator"), ("d", "discriminator")):
@@ -403,7 +411,20 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:  # (train and sweep save their run first and say what was saved)
+        print(f"interrupted: ganlab {args.command} stopped", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        if argv is None:  # a process leaving: a late Ctrl-C must not become a traceback while it exits
+            import signal
+
+            try:
+                for s in (signal.SIGINT, signal.SIGTERM):
+                    signal.signal(s, signal.SIG_IGN)
+            except ValueError:  # (not the main thread: nothing to protect)
+                pass
 
 
 if __name__ == "__main__":

@@ -93,3 +93,50 @@ def check_choice(kind: str, name: str, known: Mapping[str, Any] | Iterable[str])
     if name not in names:
         raise ValueError(f"unknown {kind} {name!r}; known: {', '.join(names)}")
     return name
+
+
+# -- output paths: checked before any work, so that a run never ends by failing to save ---------------------
+def _probe_folder(folder: "os.PathLike[str] | str", what: str) -> None:
+    """Create and remove a file in ``folder``: permissions, a read-only or pseudo file system (/proc)
+    and root's exemptions all answer as they will when the real file is written."""
+    import os
+    import tempfile
+
+    try:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=".ganlab-probe-")
+    except OSError as e:
+        raise ValueError(f"{what}: cannot write in folder {str(folder)!r} ({e.strerror or e})") from None
+    os.close(fd)
+    os.unlink(name)
+
+
+def check_output_file(path: str, what: str, *, force: bool = False) -> None:
+    """An output file ``path`` that can be written: its folder exists and takes a new file, the path
+    is not a folder, and an existing file is overwritten only with ``force``."""
+    from pathlib import Path
+
+    p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"{what} {path}: is a directory")
+    if not p.parent.is_dir():
+        state = "is not a folder" if p.parent.exists() else "does not exist"
+        raise ValueError(f"{what} {path}: folder {str(p.parent)!r} {state}")
+    if p.exists() and not force:
+        raise ValueError(f"{what} {path} exists; pass --force to overwrite it")
+    _probe_folder(p.parent, f"{what} {path}")
+
+
+def check_output_folder(path: str, what: str) -> None:
+    """An output folder ``path`` that exists and takes files, or that can be created: no file is in
+    the way and its nearest existing ancestor takes files. Nothing is created."""
+    from pathlib import Path
+
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise ValueError(f"{what} {path}: a file is in the way")
+    existing = p
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"{what} {path}: {str(existing)!r} is a file, not a folder")
+    _probe_folder(existing, f"{what} {path}")

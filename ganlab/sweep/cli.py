@@ -6,10 +6,11 @@
     ganlab sweep merge DIR                                      merge the cells into DIR/table.*
     ganlab figures RUN_OR_SWEEP_DIR [--out FIGDIR]              draw the figures
 
-Exit status: 0 done (merge: the table is complete); 1 a cell of this shard failed (e.g. its folder
-is in use); 2 bad input, one line naming it, before any work; 4 merge of an incomplete sweep
-(the table is written, marked INCOMPLETE, and the missing cells are listed); 130 interrupted
-(the current cell checkpointed; run the same command again to resume).
+Exit status (``ganlab.cli``'s table): 0 done (merge: the table is complete); 1 a cell of this shard
+failed (e.g. its folder is in use); 2 bad input, one line naming it, before any work; 4 merge of an
+incomplete sweep (the table is written, marked INCOMPLETE, and the missing, unfinished or damaged
+cells are listed, one line each); 5 the machine failed (disk full, out of memory, ...); 130
+interrupted (the current cell checkpointed; run the same command again to resume).
 """
 
 from __future__ import annotations
@@ -18,14 +19,23 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-# the main CLI's exit codes (ganlab.cli), plus one for an incomplete merge
-EXIT_CELL_FAILED, EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 1, 2, 4, 130
+from ..cli import EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_MACHINE
+from ..cli import EXIT_CLAIM_FAILED as EXIT_CELL_FAILED  # (1: something this command ran failed)
+
 DEFAULT_THREADS = 1  # one per shard: 2 one-thread processes beat 1 two-thread one here (measured-performance.md)
 
 
-def _err(text: str) -> int:
-    print(f"error: {' '.join(str(text).split())}", file=sys.stderr)  # one line, always
+def _err(text: Any) -> int:
+    """One line, always; a full disk or a lack of memory is the machine's failure, not bad input."""
+    print(f"error: {' '.join(str(text).split())}", file=sys.stderr)
+    if isinstance(text, MemoryError):
+        return EXIT_MACHINE
+    if isinstance(text, OSError):
+        from ..training.runs import MACHINE_ERRNOS
+
+        return EXIT_MACHINE if text.errno in MACHINE_ERRNOS else EXIT_BAD_INPUT
     return EXIT_BAD_INPUT
 
 
@@ -91,8 +101,11 @@ def run_command(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         result = run_shard(spec, args.out, shard, runtime, command=sys.argv, config_text=Path(args.config).read_text(),
                            log=lambda line: print(line, file=sys.stderr, flush=True))
-    except (ValueError, SweepFolderError, OSError) as e:
+    except (ValueError, SweepFolderError, OSError, MemoryError) as e:
         return _err(e)
+    except runs.MachineFailed as e:
+        print(f"error: {e}; or rerun the same sweep command (shard {args.shard})", file=sys.stderr)
+        return EXIT_MACHINE
     except runs.Interrupted as e:
         print(str(e).split(";")[0] + f"; rerun the same command to resume (shard {args.shard})", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -160,11 +173,14 @@ def figures_command(args: argparse.Namespace) -> int:
     import torch
 
     from ..training.rundir import RunFolderError
+    from ..validation import check_output_folder
     from .figures import FigureError, make_figures
     from .folder import SweepFolderError
 
     torch.set_num_threads(1)
     try:
+        if args.out is not None or Path(args.path).is_dir():  # before anything is loaded or retrained
+            check_output_folder(args.out if args.out is not None else str(Path(args.path) / "figures"), "--out")
         if args.frames < 2:
             raise ValueError(f"--frames must be at least 2, got {args.frames}")
         if args.until is not None and args.until < 1:
@@ -190,4 +206,17 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:  # (a running cell saves itself first and says so: runs.Interrupted)
+        print(f"interrupted: ganlab {args.command} stopped", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        if argv is None:  # a process leaving: a late Ctrl-C must not become a traceback while it exits
+            import signal
+
+            try:
+                for s in (signal.SIGINT, signal.SIGTERM):
+                    signal.signal(s, signal.SIG_IGN)
+            except ValueError:  # (not the main thread: nothing to protect)
+                pass

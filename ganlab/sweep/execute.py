@@ -69,7 +69,12 @@ def run_shard(spec: SweepSpec, out: str | Path, shard: Shard, runtime: Runtime, 
         completed = True
     finally:
         record.data.update(finished=now() if completed else None, failed=result.failed)
-        record.save()
+        try:
+            record.save()
+        except OSError:
+            if completed:
+                raise
+            # else the error on its way out (a full disk, Ctrl-C) says more than this one
     return result
 
 
@@ -95,7 +100,7 @@ def _run_cell(folder: SweepFolder, cell: Cell, status, runtime: Runtime, command
         result.failed[cell.id] = str(e)
         entry.update(after="failed", error=str(e))
         return
-    log(f"{where}: {'resuming at step ' + format(session.trainer.step, ',') if status.state == 'unfinished' else 'starting'}"
+    log(f"{where}: {'resuming at step ' + format(session.trainer.step, ',') if status.state in ('unfinished', 'damaged') else 'starting'}"
         f" ({cell.config.n_members} members, {cell.config.steps:,} steps)")
     t0 = time.perf_counter()
     with session.run:

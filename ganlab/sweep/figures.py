@@ -114,6 +114,18 @@ def load(path: str | Path) -> Source:
             raise FigureError(f"{str(p)!r}: the run has not finished (no {SAMPLES}); finish it with "
                               f"`ganlab train --resume {p}`")
         e = _entry(p)
+        from .folder import summary_problem
+
+        status = e.summary.get("status") if isinstance(e.summary, dict) else None
+        why = summary_problem(e.summary, {"n_members": len(e.header["identity"]["members"]),
+                                          "grid": e.header["identity"].get("grid", {})})
+        if why or status != "finished":
+            raise FigureError(f"{str(p / SUMMARY)!r} " + (f"is damaged ({why})" if why else f"says {status!r}, not "
+                              f"finished; finish the run with `ganlab train --resume {p}`"))
+        if e.target not in _image_datasets() and \
+                not make_target(e.target, **e.header["identity"].get("target_kwargs", {})).has_density:
+            raise FigureError(f"{str(p)!r} trained on the sample-only target {e.target!r}: these figures draw samples "
+                              "over the target's density and count its modes, and it has neither")
         cell = {"target": e.target, "label": e.label, "seeds": e.header["identity"]["seeds"], "compare": [],
                 "steps": e.header["steps"], "variant": 0}
         return Source(p, [e], _rows(cell, e.summary), [], [e.target], [e.label])

@@ -68,9 +68,10 @@ def _checkpointed_step(path: Path) -> int:
 
 @dataclass(frozen=True)
 class CellStatus:
-    state: str  # absent | stub | unfinished | finished | all_diverged
+    state: str  # absent | stub | unfinished | damaged | finished | all_diverged
     step: int | None = None
     steps: int | None = None
+    why: str = ""  # (damaged) what is wrong with its summary.json
 
     @property
     def done(self) -> bool:
@@ -83,7 +84,40 @@ class CellStatus:
             return "started but killed before its first file was written"
         if self.state == "unfinished":
             return f"unfinished at step {self.step:,} of {self.steps:,}"
+        if self.state == "damaged":
+            return f"summary.json is damaged ({self.why}); rerun its shard to rewrite it"
         return self.state.replace("_", " ")
+
+
+def summary_problem(summary: Any, cell: dict[str, Any]) -> str:
+    """What is wrong with a cell's summary.json as the merge reads it ("" when nothing): a finished
+    or all-diverged summary must hold every member and one group per grid point, each with its
+    aggregate of numbers, else its row would be silently missing or wrong."""
+    if not isinstance(summary, dict):
+        return f"a JSON {type(summary).__name__}, not an object"
+    step = summary.get("step", 0)
+    if isinstance(step, bool) or not isinstance(step, int):
+        return f"step is {step!r}"
+    if summary.get("status") not in DONE_STATES:
+        return ""  # running, interrupted or failed: its checkpoints say where it stands
+    members, groups = summary.get("members"), summary.get("groups")
+    if not isinstance(members, list) or len(members) != cell["n_members"] or \
+            not all(isinstance(m, dict) for m in members):
+        got = len(members) if isinstance(members, list) else members
+        return f"{summary['status']} with members {got!r}, expected {cell['n_members']}"
+    points = 1
+    for values in cell.get("grid", {}).values():
+        points *= len(values)
+    if not isinstance(groups, list) or len(groups) != points:
+        got = len(groups) if isinstance(groups, list) else groups
+        return f"{summary['status']} with groups {got!r}, expected {points} (one per grid point)"
+    for g in groups:
+        agg = g.get("aggregate") if isinstance(g, dict) else None
+        if not isinstance(agg, dict) or not isinstance(g.get("hyper", {}), dict) or not all(
+                isinstance(a, dict) and isinstance(a.get("n"), int) and isinstance(a.get("mean", 0), (int, float, type(None)))
+                for a in agg.values()):
+            return f"a group without a well-formed aggregate: {str(g)[:80]}"
+    return ""
 
 
 class SweepFolder:
@@ -159,15 +193,24 @@ class SweepFolder:
             raise SweepFolderError(f"{str(path)!r} is neither a run folder nor empty; it is not this sweep's cell "
                                    f"{cell['id']!r}: move it away")
         header = self._read(path / CONFIG, "configuration")
+        if not isinstance(header, dict):
+            raise SweepFolderError(f"{str(path / CONFIG)!r} is damaged (a JSON {type(header).__name__}, not an "
+                                   f"object); it is not this sweep's cell {cell['id']!r}: move it away")
         if header.get("identity_sha256") != cell["identity_sha256"]:
             raise SweepFolderError(f"{str(path)!r} holds a run of another configuration (identity "
                                    f"{str(header.get('identity_sha256'))[:12]}…, this sweep's cell "
                                    f"{cell['identity_sha256'][:12]}…): it is not this sweep's cell; move it away")
         if not (path / SUMMARY).is_file():
             return CellStatus("unfinished", _checkpointed_step(path), cell["steps"])
-        summary = self._read(path / SUMMARY, "summary")
+        try:
+            summary = read_json(path / SUMMARY, "summary")
+        except RunFolderError:
+            return CellStatus("damaged", _checkpointed_step(path), cell["steps"], "not valid JSON")
+        why = summary_problem(summary, cell)
+        if why:
+            return CellStatus("damaged", _checkpointed_step(path), cell["steps"], why)
         state = summary.get("status")
-        step = int(summary.get("step") or 0)
+        step = summary.get("step", 0)
         if state == "finished" and step == cell["steps"]:
             return CellStatus("finished", step, cell["steps"])
         if state == "all_diverged":

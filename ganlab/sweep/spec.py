@@ -49,7 +49,7 @@ from typing import Any
 
 from ..training.config import DTYPES, TrainConfig, check_models
 from ..training.methods import METHODS, MethodConfig, grid_fields
-from ..training.presets import PRESETS, preset_takes
+from ..training.presets import PRESETS, make_preset, preset_takes
 from ..theory.targets import TARGETS, make_target
 from ..rng import check_seed
 
@@ -157,7 +157,7 @@ class Variant:
             kw["method"] = self.method
         if "unroll" in self.method_overrides and preset_takes(self.preset, "unroll"):
             kw["unroll"] = self.method_overrides["unroll"]  # the preset picks the schedule for K (as the CLI)
-        base = PRESETS[self.preset](**kw)
+        base = make_preset(self.preset, **kw)
         method = dataclasses.replace(base.method, **self.method_overrides)
         train = dict(self.train_overrides)
         if steps is not None and "steps" not in train:
@@ -347,9 +347,11 @@ class SweepSpec:
     def _config(self, v: Variant, target: str) -> TrainConfig:
         try:
             cfg = v.config(target, self.seeds, self.steps)
+            from ..training.evaluators import check_evaluators
             from ..training.runs import data_shape
 
             check_models(cfg, data_shape(cfg))
+            check_evaluators(cfg)
         except (ValueError, TypeError) as e:
             raise SweepConfigError(f"{self.source}: {v.where} on target {target!r}: {e}") from None
         return cfg
@@ -437,8 +439,8 @@ def _targets(where: str, value: Any) -> tuple[str, ...]:
         if t not in TARGETS or t == "mixture":
             known = ", ".join(sorted(n for n in TARGETS if n != "mixture"))
             raise SweepConfigError(f"{where}: unknown target {t!r}; known: {known}")
-        if not hasattr(make_target(t), "centres"):
-            raise SweepConfigError(f"{where}: target {t!r} has no modes to count")
+        if not make_target(t).has_density:  # (a sample-only target's centres raise NoDensityError)
+            raise SweepConfigError(f"{where}: target {t!r} is sample-only: it has no modes to count")
     if len(set(value)) != len(value):
         raise SweepConfigError(f"{where}: targets repeats a name: {value}")
     return tuple(value)

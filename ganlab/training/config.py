@@ -287,8 +287,18 @@ def default_threads() -> int:
     than 1 (README, Speed); sharded sweeps run one single-thread process per core instead."""
     env = os.environ.get("OMP_NUM_THREADS", "")
     if env.isdigit() and int(env) > 0:
-        return int(env)
+        return min(int(env), MAX_THREADS)
+    return min(_cores(), MAX_THREADS)
+
+
+def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+# More torch threads than this is a typo, not a plan: it is above the hardware threads of the largest
+# CPUs sold (2 × 192 cores × 2), and each thread takes a stack; 100,000 ended in "libgomp: Out of
+# memory" or a segmentation fault. Up to it, more threads than cores is allowed (slower, harmless).
+MAX_THREADS = 1024
 
 
 DEFAULT_THREADS = default_threads()
@@ -315,6 +325,9 @@ class Runtime:
         object.__setattr__(self, "device", check_device(self.device))
         check_choice("dtype", self.dtype, DTYPES)
         check_int("threads", self.threads)
+        if self.threads > MAX_THREADS:
+            raise ValueError(f"threads must be at most {MAX_THREADS} (this machine has {_cores()} cores), "
+                             f"got {self.threads}")
         check_int("checkpoint_every", self.checkpoint_every)
         check_int("snapshots", self.snapshots, minimum=0)
 

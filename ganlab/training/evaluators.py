@@ -37,6 +37,10 @@ def _toy_modes(target, source) -> bool:
     return getattr(target, "has_density", False)
 
 
+def _toy(target, source) -> bool:  # samples of the target suffice (the swiss roll too)
+    return target is not None
+
+
 def _image_modes(target, source) -> bool:
     return hasattr(source, "digits")
 
@@ -141,8 +145,8 @@ def _parzen(samples: torch.Tensor, ctx: EvalContext) -> dict[str, Any]:
 
 
 register_evaluator("modes", ("modes_captured", "high_quality_fraction", "reverse_kl"), _modes, _toy_modes)
-register_evaluator("w1", ("w1", "w1_se", "w1_floor", "w1_floor_se"), _w1, _toy_modes)
-register_evaluator("sliced_w1", ("sliced_w1",), _sliced_w1, _toy_modes)
+register_evaluator("w1", ("w1", "w1_se", "w1_floor", "w1_floor_se"), _w1, _toy)
+register_evaluator("sliced_w1", ("sliced_w1",), _sliced_w1, _toy)
 register_evaluator("classifier_modes", ("modes_captured", "reverse_kl"), _classifier_modes, _image_modes)
 register_evaluator("parzen", ("parzen_ll", "parzen_se", "parzen_sigma"), _parzen, _image_modes)
 
@@ -158,3 +162,32 @@ def run_evaluators(names: tuple[str, ...], samples: torch.Tensor, ctx: EvalConte
         for k, v in EVALUATORS[name].fn(samples, ctx).items():
             out[k] = v.detach().double().cpu().tolist() if isinstance(v, torch.Tensor) else [float(x) for x in v]
     return out
+
+
+# -- before any work: which evaluators a configuration's data admits ----------------------------------------
+class _ImageData:
+    """What the predicates see of an image data set before it is loaded: every one of
+    ``data.images.DATASETS`` carries its digits."""
+
+    digits = None
+
+
+def applicable(names: tuple[str, ...], target: str, target_kwargs: dict[str, Any] | None = None) -> tuple[str, ...]:
+    """The evaluators of ``names`` that apply to the data ``target`` (a toy target or a data set)."""
+    from ..theory.targets import TARGETS, make_target
+
+    data = (make_target(target, **(target_kwargs or {})), None) if target in TARGETS else (None, _ImageData())
+    return tuple(n for n in names if EVALUATORS[n].applies(*data))
+
+
+def check_evaluators(cfg: Any) -> None:
+    """A ValueError naming the first evaluator of ``cfg`` (a TrainConfig) that cannot run on its data;
+    the engine would otherwise skip it and the metric would be silently absent."""
+    for field_name in ("evaluators", "final_evaluators"):
+        names = getattr(cfg, field_name)
+        ok = applicable(names, cfg.target, cfg.target_kwargs)
+        bad = [n for n in names if n not in ok]
+        if bad:
+            fit = ", ".join(applicable(tuple(EVALUATORS), cfg.target, cfg.target_kwargs)) or "none"
+            raise ValueError(f"evaluator {bad[0]!r} (in {field_name}) does not apply to target {cfg.target!r}; "
+                             f"evaluators that do: {fit}")

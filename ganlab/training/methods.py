@@ -103,6 +103,11 @@ class MethodConfig:
             raise ValueError(f"unroll={self.unroll} needs schedule 'unrolled', got {self.schedule!r}")
         if self.schedule == "unrolled" and self.loss != "gan":
             raise ValueError(f"the unrolled schedule is defined for the GAN loss, not loss {self.loss!r}")
+        if self.clip is not None and self.gp_lambda:
+            raise ValueError(
+                f"clip={self.clip} with gp_lambda={self.gp_lambda}: weight clipping (WGAN) and the gradient "
+                "penalty (WGAN-GP, which replaces clipping; Gulrajani et al. 2017) are two Lipschitz constraints; "
+                "use one: clip none (e.g. --method wgan-gp) or gp_lambda 0 (--method wgan)")
         if self.schedule == "unrolled" and (self.gp_lambda or self.clip is not None):
             raise ValueError(
                 f"schedule 'unrolled' with gp_lambda={self.gp_lambda} / clip={self.clip}: the unrolled "
@@ -154,8 +159,12 @@ def describe(m: MethodConfig, grid: dict[str, Any] | None = None) -> str:
             name = "wgan"
         else:
             name = "wasserstein (unconstrained)"
-    else:
+    else:  # a penalty or clipping on a GAN discriminator is legitimate (e.g. Fedus et al. 2018), and said
         name = "vanilla" if m.generator_loss == "minimax" else "nonsaturating"
+        if m.gp_lambda or "gp_lambda" in grid:
+            name += " + gp" if "gp_lambda" in grid else f" + gp λ={m.gp_lambda:g}"
+        if m.clip is not None or "clip" in grid:
+            name += " + clip" if "clip" in grid else f" + clip {m.clip:g}"
     extras = []
     if m.schedule == "unrolled":
         extras.append(f"unrolled K={m.unroll}")

@@ -285,5 +285,13 @@ def preset_takes(name: str, parameter: str) -> bool:
 
 
 def make_preset(name: str, **kwargs: Any) -> TrainConfig:
+    """The preset's configuration; on another target than its own, its evaluators that cannot run
+    there (mode counts on the sample-only swiss roll, the digit classifier on a toy target) are
+    left out, so that the configuration lists only what is measured (evaluators named by the user
+    are checked instead: ``evaluators.check_evaluators``)."""
+    from .evaluators import applicable
+
     check_choice("preset", name, PRESETS)
-    return PRESETS[name](**kwargs)
+    cfg = PRESETS[name](**kwargs)
+    keep = {k: applicable(getattr(cfg, k), cfg.target, cfg.target_kwargs) for k in ("evaluators", "final_evaluators")}
+    return cfg if all(keep[k] == getattr(cfg, k) for k in keep) else dataclasses.replace(cfg, **keep)

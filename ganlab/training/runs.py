@@ -6,13 +6,16 @@ Guarantees (each checked by a test named in the README's Reliability section):
 * a run extended with more ``steps`` equals the longer run trained in one go;
 * a damaged latest checkpoint is skipped with a warning, the previous one used;
 * Ctrl-C (or SIGTERM) finishes the current step, checkpoints, writes the summary and exits 130;
-* however a run ends, metrics and a summary.json saying how it ended are on disk;
+  a second press a second or more later stops at once (status still "interrupted");
+* however a run ends, metrics and a summary.json saying how it ended are on disk; a failure of
+  the machine (``MachineFailed``) says which checkpoint is intact, or that none was saved;
 * under ``torchrun --nproc_per_node K`` each process trains a contiguous block of the members and
   the run folder (written by process 0 alone) holds the same bits as a one-process run.
 """
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import signal
@@ -29,7 +32,7 @@ from tqdm.auto import tqdm
 
 from .config import Runtime, TrainConfig, config_differences, identity_sha256
 from .engine import Divergence, Trainer, merge_states
-from .evaluators import evaluator_keys
+from .evaluators import check_evaluators, evaluator_keys
 from .resources import check_memory, tune_allocator
 from .rundir import RunDir, RunFolderError, now, versions
 
@@ -82,7 +85,35 @@ class AllMembersDiverged(RuntimeError):
 
 
 class Interrupted(RuntimeError):
-    """The run was stopped by SIGINT/SIGTERM after checkpointing."""
+    """The run was stopped by SIGINT/SIGTERM (after checkpointing, unless a second signal stopped it
+    at once); the message says what was saved."""
+
+
+class MachineFailed(RuntimeError):
+    """The machine failed under the run (disk full, file too large, out of memory, an output made
+    unwritable); summary.json says "failed" if it could be written, and the message says what was saved."""
+
+
+MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.ENOMEM}
+
+
+def is_machine_failure(e: BaseException) -> bool:
+    """An error of the machine rather than of the input: any OSError or out-of-memory error once a
+    run is under way (before it, ``MACHINE_ERRNOS`` tell a full disk from a bad path)."""
+    return isinstance(e, (OSError, MemoryError)) or isinstance(e, RuntimeError) and (
+        "out of memory" in str(e) or "can't allocate memory" in str(e))
+
+
+def saved_note(run: RunDir) -> str:
+    """What a stopped run left to resume from, read from the folder (never assumed)."""
+    try:
+        steps = run.completed_checkpoint_steps()
+    except OSError:
+        steps = []
+    how = f"`ganlab train --resume {run.path}`"
+    if not steps:
+        return f"no checkpoint was saved; {how} starts it again from step 0"
+    return f"the checkpoint at step {max(steps)} in {run.path} is intact; continue with {how}"
 
 
 # -- processes ------------------------------------------------------------------------------------------
@@ -216,6 +247,7 @@ def start(cfg: TrainConfig, out: str, runtime: Runtime | None = None, command: l
     """A new run in the new folder ``out``: the memory estimate and every part are checked
     before the folder is created."""
     runtime = runtime or Runtime()
+    check_evaluators(cfg)  # here, not in TrainConfig: saved runs that predate the check still resume
     apply_threads(runtime)
     comm = Comm(runtime.device)
     check_memory(cfg, runtime, data_shape(cfg), len(comm.share(cfg.n_members)))
@@ -281,16 +313,28 @@ def resume(out: str, runtime: Runtime | None = None, *, steps: int | None = None
 
 
 class _StopRequest:
-    """SIGINT/SIGTERM set a flag the loop reads between steps (a second one aborts at once)."""
+    """SIGINT/SIGTERM set a flag the loop reads between steps. A second one, DOUBLE_PRESS_S or more
+    after the first, stops at once (a KeyboardInterrupt: for a step or evaluation that takes long);
+    a quicker one is the same keypress twice, and one arriving while the run saves what it has
+    (``defer``) waits for the saving: both end as one interruption, checkpointed."""
+
+    DOUBLE_PRESS_S = 1.0
 
     def __init__(self) -> None:
         self.signum: int | None = None
+        self.first_at = 0.0
+        self.deferring = False
         self._old: dict[int, Any] = {}
 
     def _handler(self, signum, frame) -> None:
-        if self.signum is not None:
+        if self.signum is None:
+            self.signum, self.first_at = signum, time.monotonic()
+        elif not self.deferring and time.monotonic() - self.first_at >= self.DOUBLE_PRESS_S:
+            self.deferring = True  # one abort; later signals wait for the summary
             raise KeyboardInterrupt
-        self.signum = signum
+
+    def defer(self) -> None:
+        self.deferring = True
 
     def __enter__(self) -> "_StopRequest":
         if threading.current_thread() is threading.main_thread():
@@ -323,7 +367,9 @@ def save_checkpoint(session: Session) -> None:
 def run(session: Session, progress: bool | None = None) -> dict[str, Any]:
     """Train to cfg.steps, evaluating and checkpointing on schedule; returns the final summary
     (on process 0; the others return {}). Raises ``AllMembersDiverged`` or ``Interrupted`` after
-    writing metrics, a checkpoint and the summary."""
+    writing metrics, a checkpoint and the summary, ``MachineFailed`` after writing what it could.
+    A Ctrl-C during the final evaluation lets it finish (the last checkpoint is saved by then); a
+    second one stops it."""
     t, out, cfg, comm = session.trainer, session.run, session.cfg, session.comm
     progress = (t.rt.progress if progress is None else progress) and comm.main
     clock = PhaseClock(t.step)
@@ -336,8 +382,8 @@ def run(session: Session, progress: bool | None = None) -> dict[str, Any]:
                file=sys.stderr, mininterval=1.0)
     reported = len(_gathered_divergences(session))
     saved_at = t.step
-    try:
-        with _StopRequest() as stop:
+    with _StopRequest() as stop:
+        try:
             while t.step < cfg.steps:
                 clock.first_step()
                 t.train_step()
@@ -361,6 +407,8 @@ def run(session: Session, progress: bool | None = None) -> dict[str, Any]:
                     reported = len(divergences)
                     everyone_dead = comm.broadcast(everyone_dead)
                     clock.lap("eval")
+                if stopping:
+                    stop.defer()  # what follows saves the run: a second Ctrl-C must not cut it short
                 if s % t.rt.checkpoint_every == 0 or stopping or everyone_dead:
                     save_checkpoint(session)
                     saved_at = s
@@ -373,25 +421,34 @@ def run(session: Session, progress: bool | None = None) -> dict[str, Any]:
                     _write_summary(session, "interrupted")
                     raise Interrupted(f"interrupted at step {s} of {cfg.steps}; checkpoint saved, continue with "
                                       f"`ganlab train --resume {out.path}`")
-    except (AllMembersDiverged, Interrupted):
-        raise
-    except BaseException as e:  # a bug, a full disk, a second Ctrl-C: say so in summary.json if we can
-        if comm.world == 1:  # (other processes may not reach a collective call any more)
+            if saved_at != t.step or not comm.broadcast(bool(out.checkpoints()) if comm.main else None):
+                save_checkpoint(session)
+            clock.lap("checkpoint")
+            result = finish(session)
+            clock.lap("final")
+            if comm.main:
+                clock.write(out, t.step)
+            return result
+        except (AllMembersDiverged, Interrupted):
+            raise
+        except BaseException as e:  # a second Ctrl-C, a full disk, a bug: say so in summary.json if we can
+            stop.defer()
+            if comm.world > 1:  # (other processes may not reach a collective call any more)
+                raise
+            interrupted = isinstance(e, KeyboardInterrupt)
             try:
-                out.write_summary({**summary(session, status="failed"), "error": f"{type(e).__name__}: {e}"})
+                extra = {} if interrupted else {"error": f"{type(e).__name__}: {e}"}
+                out.write_summary({**summary(session, status="interrupted" if interrupted else "failed"), **extra})
             except Exception:
                 pass
-        raise
-    finally:
-        bar.close()
-    if saved_at != t.step or not comm.broadcast(bool(out.checkpoints()) if comm.main else None):
-        save_checkpoint(session)
-    clock.lap("checkpoint")
-    result = finish(session)
-    clock.lap("final")
-    if comm.main:
-        clock.write(out, t.step)
-    return result
+            if interrupted:
+                raise Interrupted(f"interrupted again at step {t.step} of {cfg.steps}, stopped at once; "
+                                  f"{saved_note(out)}") from None
+            if is_machine_failure(e):
+                raise MachineFailed(f"{e}; {saved_note(out)}") from e
+            raise
+        finally:
+            bar.close()
 
 
 def _snapshot(session: Session, step: int) -> None:
@@ -408,8 +465,15 @@ def is_finished(session: Session) -> bool:
     path = session.run.path
     if session.trainer.step < session.cfg.steps or not (path / SAMPLES).exists() or not (path / SUMMARY).exists():
         return False
-    s = read_json(path / SUMMARY, "summary")
-    return s.get("status") == "finished" and s.get("step") == session.cfg.steps
+    try:
+        s = read_json(path / SUMMARY, "summary")
+    except RunFolderError:
+        return False  # damaged: finishing again rewrites it
+    if not isinstance(s, dict):
+        return False
+    members = s.get("members")  # (a summary cut short is finished again)
+    return s.get("status") == "finished" and s.get("step") == session.cfg.steps and \
+        isinstance(members, list) and len(members) == session.cfg.n_members
 
 
 def finish(session: Session) -> dict[str, Any]:

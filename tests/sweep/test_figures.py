@@ -111,3 +111,40 @@ def test_figures_of_a_folder_that_holds_nothing_to_draw(tiny, tmp_path, capsys):
     assert "the run has not finished" in capsys.readouterr().err
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "finished"  # only samples.npz was missing
+
+
+@pytest.mark.parametrize("where,match", [
+    ("/proc/ganlab-figures", "--out /proc/ganlab-figures: cannot write in folder '/proc'"),
+    ("{tmp}/file/figures", "is a file, not a folder"),
+])
+def test_an_unwritable_figures_folder_is_refused_before_any_work(tiny, tmp_path, capsys, monkeypatch, where, match):
+    from ganlab.sweep import figures
+
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setattr(figures, "make_figures", lambda *a, **kw: pytest.fail("worked before refusing"))
+    assert main(["figures", str(tiny), "--out", where.format(tmp=tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert match in err and err.count("\n") == 1
+
+
+def test_figures_of_a_run_with_a_damaged_summary_is_one_line(tiny, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(tiny / "cells" / "ring8__nonsaturating", run)
+    (run / "summary.json").write_text("[]")
+    assert main(["figures", str(run), "--no-replay"]) == 2
+    err = capsys.readouterr().err
+    assert "is damaged (a JSON list, not an object)" in err and err.count("\n") == 1
+
+
+def test_figures_of_a_sample_only_target_are_refused_in_one_line(tmp_path, capsys):
+    """The swiss roll has no density to draw samples over and no modes to count: one line, exit 2,
+    not a NoDensityError traceback from the background."""
+    from ganlab.cli import main as ganlab
+
+    run = tmp_path / "roll"
+    assert ganlab(["train", "--target", "swissroll", "--seeds", "1", "--steps", "4", "--batch", "16", "--g-width", "8",
+                   "--d-width", "8", "--eval-every", "2", "--eval-samples", "50", "--no-progress", "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["figures", str(run), "--out", str(tmp_path / "f")]) == 2
+    err = capsys.readouterr().err
+    assert "sample-only target 'swissroll'" in err and err.count("\n") == 1

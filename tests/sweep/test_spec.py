@@ -152,6 +152,16 @@ BAD = [
     (_swap("name = \"test\"", ""), "name must be a non-empty string, got None"),
     (BASE.split("[[methods]]")[0], "no [[methods]] tables"),
     ("[sweep\nname = 1", "not valid TOML"),
+    # every cell's configuration is judged whole at load time, as `ganlab train` judges its own
+    (_swap('targets = ["ring8", "grid25"]', 'targets = ["ring8", "swissroll"]'),
+     "target 'swissroll' is sample-only: it has no modes to count"),
+    (_swap('evaluators = ["modes", "w1"]', 'evaluators = ["classifier_modes"]'),
+     "on target 'ring8': evaluator 'classifier_modes' (in evaluators) does not apply to target 'ring8'"),
+    (_swap('method = "packed"', 'method = "packed"\nfinal_evaluators = ["modes", "parzen"]'),
+     "evaluator 'parzen' (in final_evaluators) does not apply to target 'ring8'"),
+    (_swap('method = "nonsaturating"', 'method = "wgan"\ngp_lambda = 10.0'), "clip=0.01 with gp_lambda=10.0"),
+    (_swap("lr_d = [1e-3, 2e-3]", "gp_lambda = [0.0, 1.0]").replace('method = "packed"', 'method = "wgan"'),
+     "clip=0.01 with gp_lambda=1.0"),
 ]
 
 
@@ -173,6 +183,7 @@ def test_a_missing_config_file_is_named(tmp_path):
     (["--shard", "0/3"], "shard 0/3: need 1 <= i <= n (i is 1-based"),
     (["--shard", "three"], "shard 'three': expected I/N"),
     (["--threads", "0"], "threads must be an integer >= 1, got 0"),
+    (["--threads", "100000"], "threads must be at most 1024"),
 ])
 def test_bad_sweep_command_line_is_one_line_and_writes_nothing(tmp_path, spec_file, capsys, argv, match):
     out = tmp_path / "out"

@@ -350,3 +350,56 @@ def test_a_cell_whose_every_seed_diverged_is_a_result_not_a_failure(tmp_path, sp
     assert "| ring8 | nonsaturating |  | 30 | 0 | 2 | — | — | — | — |" in (out / "table.md").read_text()
     assert main(["sweep", str(cfg), "--out", str(out), "--no-progress"]) == 0
     assert "cell 0 ring8__nonsaturating: already all diverged, skipped" in capsys.readouterr().err
+
+
+def test_merge_names_each_damaged_cell_summary_and_never_calls_it_finished(whole, tmp_path, capsys):
+    """One cell's summary.json says finished but holds no members, another is a JSON list, a third
+    is not JSON: each is named on its own line, none counts as finished (exit 4, INCOMPLETE), no
+    traceback; rerunning the sweep rewrites them from the cells' final checkpoints."""
+    out = tmp_path / "damaged"
+    shutil.copytree(whole, out)
+    first = out / "cells" / "ring8__nonsaturating" / "summary.json"
+    summary = json.loads(first.read_text())
+    summary["members"], summary["groups"] = [], []
+    first.write_text(json.dumps(summary))
+    (out / "cells" / "grid25__nonsaturating" / "summary.json").write_text("[1, 2]")
+    (out / "cells" / "ring8__packed-m-2-nonsaturating" / "summary.json").write_text("{not json")
+    capsys.readouterr()
+    assert main(["sweep", "merge", str(out)]) == 4
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "3 of 4 cells missing or unfinished" in err
+    assert "cell 0 `ring8__nonsaturating` (nonsaturating on ring8): summary.json is damaged (finished with " \
+           "members 0, expected 2)" in err
+    assert "cell 1 `grid25__nonsaturating` (nonsaturating on grid25): summary.json is damaged (a JSON list, " \
+           "not an object)" in err
+    assert "cell 2 `ring8__packed-m-2-nonsaturating` (packed m=2 (nonsaturating) on ring8): summary.json is " \
+           "damaged (not valid JSON)" in err
+    md = (out / "table.md").read_text()
+    assert "**INCOMPLETE: 1 of 4 cells finished." in md and "Complete" not in md
+    assert [r["cell"] for r in json.loads((out / "table.json").read_text())["rows"]] == \
+        ["grid25__packed-m-2-nonsaturating"] * 2
+    cfg = tmp_path / "sweep.toml"
+    cfg.write_text(spec_text())
+    assert main(["sweep", str(cfg), "--out", str(out), "--no-progress"]) == 0
+    assert _tables(out) == _tables(whole)
+
+
+def test_a_full_disk_in_a_sweep_is_exit_5_with_one_error_line(tmp_path, spec_file, capsys, monkeypatch):
+    import errno
+
+    from ganlab.training import rundir
+
+    real_save = rundir.RunDir.save_checkpoint
+
+    def save(self, state, identity):
+        if state["step"] >= 20:
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
+        return real_save(self, state, identity)
+
+    monkeypatch.setattr(rundir.RunDir, "save_checkpoint", save)
+    out = tmp_path / "full"
+    assert main(["sweep", str(spec_file()), "--out", str(out), "--no-progress", "--checkpoint-every", "10"]) == 5
+    errors = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and "No space left on device" in errors[0], errors
+    assert "the checkpoint at step 10 in " in errors[0] and "ring8__nonsaturating is intact" in errors[0]
+    assert json.loads((out / "cells" / "ring8__nonsaturating" / "summary.json").read_text())["status"] == "failed"

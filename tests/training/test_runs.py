@@ -2,6 +2,7 @@
 interruption, divergence, and one-line refusals of bad input before any work."""
 
 import dataclasses
+import errno
 import json
 import os
 import signal
@@ -229,6 +230,65 @@ def test_ctrl_c_checkpoints_and_exits_130_with_one_line(tmp_path):
     assert _final_state(out)["step"] == summary["step"] > 0
 
 
+def test_two_quick_ctrl_c_are_one_interruption(tmp_path):
+    """Two SIGINTs 10 ms apart (one impatient double press): still one line, exit 130, a checkpoint
+    at the step the summary names and status "interrupted", never a KeyboardInterrupt traceback."""
+    out = tmp_path / "run"
+    p = _cli(*ARGS, "--steps", "100000", "--checkpoint-every", "100000", "--g-width", "16", "--d-width", "16",
+             "--out", str(out))
+    deadline = time.time() + 120
+    while not (out / "metrics.jsonl").exists() or not (out / "metrics.jsonl").read_text():
+        assert p.poll() is None and time.time() < deadline
+        time.sleep(0.05)
+    time.sleep(0.3)
+    p.send_signal(signal.SIGINT)
+    time.sleep(0.01)
+    p.send_signal(signal.SIGINT)
+    text = p.communicate(timeout=120)[0].decode()
+    assert p.returncode == 130, text
+    assert text.count("\n") == 1 and "Traceback" not in text and "interrupted at step" in text, text
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "interrupted"
+    assert _final_state(out)["step"] == summary["step"] > 0
+
+
+def test_a_second_ctrl_c_stops_at_once_and_says_what_was_saved(tmp_path, capsys, monkeypatch):
+    """A second Ctrl-C a while after the first (a step or evaluation too slow to wait for) stops at
+    once: status "interrupted" (not "failed"), exit 130, one line naming the checkpoint that exists."""
+    from ganlab.training.engine import Trainer
+
+    real_step = Trainer.train_step
+
+    def step(self):
+        if self.step == 15:
+            raise KeyboardInterrupt  # where the handler raises it: inside a step
+        return real_step(self)
+
+    monkeypatch.setattr(Trainer, "train_step", step)
+    out = tmp_path / "run"
+    assert main([*ARGS, "--steps", "40", "--checkpoint-every", "10", "--out", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "interrupted again at step 15 of 40, stopped at once" in err, err
+    assert f"the checkpoint at step 10 in {out} is intact" in err
+    assert json.loads((out / "summary.json").read_text())["status"] == "interrupted"
+    monkeypatch.setattr(Trainer, "train_step", real_step)
+    assert main(["train", "--resume", str(out), "--no-progress"]) == 0
+
+
+def test_a_sample_only_target_keeps_the_default_evaluators_that_apply(tmp_path):
+    """The swiss roll has no modes to count: the preset's mode evaluator is left out (and the
+    configuration says so), W1 to the target, which needs only its samples, is kept and reported."""
+    from ganlab.cli import _parser, build_config
+
+    cfg = build_config(_parser().parse_args(["train", "--target", "swissroll", "--out", "x"]))
+    assert cfg.evaluators == () and cfg.final_evaluators == ("w1",)
+    out = tmp_path / "run"
+    assert main([*ARGS, "--target", "swissroll", "--steps", "10", "--g-width", "16", "--d-width", "16",
+                 "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert list(summary["aggregate"]) == ["w1"] and summary["aggregate"]["w1"]["n"] == 2
+
+
 def test_every_member_diverging_leaves_metrics_and_a_summary(tmp_path, capsys):
     out = tmp_path / "run"
     assert main([*ARGS, "--steps", "200", "--lr-d", "1e30", "--lr-g", "1e30", "--out", str(out)]) == 3
@@ -265,6 +325,10 @@ def test_grid_run_reports_each_point_over_its_seeds(tmp_path):
     (["--method", "packed", "--pack", "1"], "nonsaturating"),
     (["--method", "unrolled", "--unroll", "3"], "unrolled K=3 (nonsaturating)"),
     (["--method", "wgan-gp"], "wgan-gp"),
+    (["--method", "wgan", "--clip", "none", "--gp-lambda", "10"], "wgan-gp"),  # RMSprop: an optimizer, not a method
+    (["--method", "nonsaturating", "--gp-lambda", "10"], "nonsaturating + gp λ=10"),  # a GAN with a penalty is said
+    (["--method", "vanilla", "--grid", "gp_lambda=0,1"], "vanilla + gp"),
+    (["--method", "nonsaturating", "--clip", "0.5"], "nonsaturating + clip 0.5"),
 ])
 def test_the_label_follows_what_is_trained(argv, label):
     from ganlab.cli import _parser, build_config
@@ -299,6 +363,17 @@ def test_the_label_follows_what_is_trained(argv, label):
     (["--threads", "0"], "threads must be an integer >= 1, got 0"),
     (["--g-maxout", "0"], "maxout must be an integer >= 1, got 0"),
     (["--d-input-scale", "0"], "input_scale must be a positive finite number, got 0"),
+    (["--threads", "100000"], "threads must be at most 1024"),
+    # an evaluator that cannot run on the target: refused, not silently absent from the results
+    (["--evaluators", "classifier_modes"], "evaluator 'classifier_modes' (in evaluators) does not apply to target 'ring8'"),
+    (["--final-evaluators", "modes,parzen"], "evaluator 'parzen' (in final_evaluators) does not apply to target 'ring8'"),
+    (["--target", "swissroll", "--evaluators", "modes"], "evaluator 'modes' (in evaluators) does not apply to target "
+                                                         "'swissroll'; evaluators that do: w1, sliced_w1"),
+    (["--target", "mnist-test8k", "--final-evaluators", "w1"], "evaluator 'w1' (in final_evaluators) does not apply"),
+    # weight clipping and a gradient penalty together are neither WGAN nor WGAN-GP
+    (["--method", "wgan", "--gp-lambda", "10"], "clip=0.01 with gp_lambda=10.0"),
+    (["--method", "wgan-gp", "--clip", "0.01"], "clip=0.01 with gp_lambda=10.0"),
+    (["--method", "wgan", "--grid", "gp_lambda=0,10"], "clip=0.01 with gp_lambda=10.0"),
 ])
 def test_bad_train_input_is_one_line_before_any_work(tmp_path, capsys, argv, match):
     out = tmp_path / "run"
@@ -344,11 +419,13 @@ def test_out_where_no_folder_can_be_made_is_one_line(tmp_path, capsys):
     assert err.startswith("error:") and err.count("\n") == 1
 
 
-def test_a_full_disk_mid_run_is_one_line_and_keeps_the_last_checkpoint(tmp_path, capsys, monkeypatch):
-    """A write failing with ENOSPC after the first checkpoint: exit 2 with one line, the earlier
-    checkpoint intact and resumable, summary.json saying the run failed (if it can be written)."""
-    import errno
-
+@pytest.mark.parametrize("code,text", [(errno.ENOSPC, "No space left on device"),
+                                       (errno.EACCES, "Permission denied")])  # a folder made read-only
+def test_a_failing_disk_mid_run_is_one_line_exit_5_and_keeps_the_last_checkpoint(tmp_path, capsys, monkeypatch,
+                                                                                  code, text):
+    """A checkpoint write failing after the first checkpoint: the machine's failure (exit 5, not the
+    2 of bad input), one line naming the checkpoint that is intact, summary.json saying "failed",
+    and the run resumable from that checkpoint."""
     from ganlab.training import rundir
 
     out = tmp_path / "run"
@@ -356,17 +433,78 @@ def test_a_full_disk_mid_run_is_one_line_and_keeps_the_last_checkpoint(tmp_path,
 
     def save(self, state, identity):
         if state["step"] >= 20:
-            raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
+            raise OSError(code, text, str(self.path))
         return real_save(self, state, identity)
 
     monkeypatch.setattr(rundir.RunDir, "save_checkpoint", save)
-    assert main([*ARGS, "--steps", "40", "--checkpoint-every", "10", "--out", str(out)]) == 2
+    assert main([*ARGS, "--steps", "40", "--checkpoint-every", "10", "--out", str(out)]) == 5
     err = capsys.readouterr().err
-    assert "No space left on device" in err and err.count("\n") == 1
+    assert text in err and err.count("\n") == 1, err
+    assert f"the checkpoint at step 10 in {out} is intact" in err and f"--resume {out}" in err
     assert json.loads((out / "summary.json").read_text())["status"] == "failed"
     monkeypatch.setattr(rundir.RunDir, "save_checkpoint", real_save)
     assert main(["train", "--resume", str(out), "--no-progress"]) == 0
     assert json.loads((out / "summary.json").read_text())["status"] == "finished"
+
+
+def test_running_out_of_memory_mid_run_is_exit_5(tmp_path, capsys, monkeypatch):
+    """torch's CPU allocator failing inside a step is the machine's failure, not a traceback."""
+    from ganlab.training.engine import Trainer
+
+    real_step = Trainer.train_step
+
+    def step(self):
+        if self.step == 15:
+            raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: "
+                               "you tried to allocate 4294967296 bytes")
+        return real_step(self)
+
+    monkeypatch.setattr(Trainer, "train_step", step)
+    out = tmp_path / "run"
+    assert main([*ARGS, "--steps", "40", "--checkpoint-every", "10", "--out", str(out)]) == 5
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "can't allocate memory" in err and "checkpoint at step 10" in err, err
+    assert json.loads((out / "summary.json").read_text())["status"] == "failed"
+
+
+def test_a_full_disk_while_resuming_is_exit_5_not_bad_input(tmp_path, capsys, monkeypatch):
+    from ganlab.training import rundir
+
+    out = tmp_path / "run"
+    assert main([*ARGS, "--steps", "10", "--out", str(out)]) == 0
+
+    def full(self, header):
+        raise OSError(errno.ENOSPC, "No space left on device", str(self.path / "config.json"))
+
+    monkeypatch.setattr(rundir.RunDir, "write_header", full)
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out), "--steps", "20", "--no-progress"]) == 5
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "No space left on device" in err
+
+
+def test_a_file_size_limit_before_any_checkpoint_claims_none(tmp_path):
+    """`ulimit -f` (the kernel's file size limit, as a full disk): every checkpoint write fails
+    (Python ignores SIGXFSZ, so the write raises EFBIG). Exit 5, one line that says no checkpoint
+    was saved (none was: never "the last checkpoint is intact"), no half-written .tmp left."""
+    import resource
+
+    out = tmp_path / "run"
+    limit = 30 * 1024  # config.json, metrics and summary fit; a checkpoint (~37 KB) does not
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    p = subprocess.run([sys.executable, "-m", "ganlab", *ARGS, "--steps", "30", "--checkpoint-every", "10",
+                        "--g-width", "16", "--d-width", "16", "--out", str(out)], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"}, preexec_fn=small_files,
+                       timeout=120)
+    text = p.stdout.decode()
+    assert p.returncode == 5, text
+    assert text.count("\n") == 1 and "File too large" in text and "no checkpoint was saved" in text, text
+    assert "intact" not in text
+    assert not list((out / "checkpoints").iterdir())  # not even a step_*.pt.tmp
+    assert json.loads((out / "summary.json").read_text())["status"] == "failed"
 
 
 def test_resume_may_change_the_runtime_and_records_it(tmp_path):

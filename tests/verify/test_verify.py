@@ -195,13 +195,45 @@ def test_quantile_w1_hand_values():
     (["--seed", "-1"], "--seed must be a non-negative integer, got -1"),
     (["--json", "{tmp}"], "is a directory"),
     (["--json", "{tmp}/missing/out.json"], "does not exist"),
+    (["--json", "/proc/ganlab-verify.json"], "--json /proc/ganlab-verify.json: cannot write in folder '/proc'"),
+    (["--json", "{tmp}/file/out.json"], "folder '{tmp}/file' is not a folder"),
+    (["--json", "{tmp}/file"], "exists; pass --force to overwrite it"),
 ])
 def test_verify_refuses_bad_input_before_computing(tmp_path, capsys, monkeypatch, argv, match):
     from ganlab import cli
 
+    (tmp_path / "file").write_text("x")
     monkeypatch.setattr("ganlab.verify.run_claims", lambda **kw: pytest.fail("computed before refusing"))
     assert cli.main(["verify", *[a.format(tmp=tmp_path) for a in argv]]) == 2
-    assert match in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert match.format(tmp=tmp_path) in err and err.count("\n") == 1
+
+
+def _one_row(**kw):
+    return [ClaimResult("c", 1.0, 1.0, 0.0, "none", 0.1, True)]
+
+
+def test_verify_writes_its_json_whole_or_says_the_machine_failed(tmp_path, capsys, monkeypatch):
+    """--json is written at the end (atomically); a write that fails there anyway (the disk filled
+    during the claims) is the machine's failure: exit 5 and one line, never a traceback."""
+    import errno
+
+    from ganlab import cli
+    from ganlab.training import rundir
+
+    monkeypatch.setattr("ganlab.verify.run_claims", _one_row)
+    out = tmp_path / "rows.json"
+    assert cli.main(["verify", "--quiet", "--json", str(out)]) == 0
+    assert json.loads(out.read_text()) == to_json_records(_one_row())
+    capsys.readouterr()
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(rundir, "atomic_write", full)
+    assert cli.main(["verify", "--quiet", "--json", str(tmp_path / "again.json")]) == 5
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and err.count("\n") == 1 and not (tmp_path / "again.json").exists()
 
 
 def test_verify_shows_progress_and_filters_by_kind(capsys):
@@ -211,3 +243,15 @@ def test_verify_shows_progress_and_filters_by_kind(capsys):
     out = capsys.readouterr()
     assert "[1/" in out.err and "passed, 0 failed" in out.out
     assert "trained" not in out.out.split("\n", 2)[2]  # only exact rows after the header
+
+
+def test_ctrl_c_during_verify_is_one_line_and_exit_130(capsys, monkeypatch):
+    from ganlab import cli
+
+    def interrupted(**kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("ganlab.verify.run_claims", interrupted)
+    assert cli.main(["verify", "--quiet"]) == 130
+    err = capsys.readouterr().err
+    assert err == "interrupted: ganlab verify stopped\n"
