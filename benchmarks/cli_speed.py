@@ -15,7 +15,9 @@ under two names —, ``metz-appendix``, ``wgan-gp-toy`` and the MNIST presets):
 
 ratio = (N × S / A's wall) ÷ (B's steps / B's wall). The pairs run A B A B … (at least 3 pairs in
 the full run); the table gives the median of the per-pair ratios. From A's run folder
-(``timing.json``) also: start-up to the first step, the evaluation share of the wall time, and for
+(``timing.json``) also: start-up (process launch to the run loop: imports, building, drawing a
+fixed training set), the evaluation share of the wall time (the step-0, periodic and final
+evaluations), and for
 ``pacgan`` the share of the fp32 matmul peak inside the run (FLOPs autograd performs per member
 step, counted once by ``torch.utils.flop_counter``, × N × S / training seconds; the peak is a
 2048² matmul timed in this process between pairs).
@@ -91,7 +93,6 @@ class Process:
     wall_s: float
     user_s: float
     sys_s: float
-    max_rss_mb: float
     returncode: int
     launched_at: float
     output: str = ""
@@ -118,7 +119,7 @@ def timed(cmd: list[str], env: dict[str, str]) -> Process:
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return Process(cmd, wall, after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime,
-                   after.ru_maxrss / 1024, p.returncode, launched, (p.stdout + p.stderr)[-2000:])
+                   p.returncode, launched, (p.stdout + p.stderr)[-2000:])
 
 
 # -- what the plain loop trains: a spec from the ganlab preset -------------------------------------------
@@ -127,6 +128,15 @@ def plain_spec(cfg, data_dir: str | None) -> dict[str, Any]:
     from ganlab.theory.targets import TARGETS, make_target
 
     m = cfg.method
+    # what plain_loop.py writes out; anything else would time a different job
+    unsupported = [f"{k}={v!r}" for k, v, ok in (
+        ("unroll_order", m.unroll_order, m.unroll == 0 or m.unroll_order == "second"),
+        ("lr_schedule", m.lr_schedule, m.lr_schedule == "constant"),
+        ("optimizer", m.optimizer, m.schedule != "unrolled" or m.optimizer == "adam"),
+        ("pack", m.pack, m.pack == 1 or cfg.target in TARGETS),
+        ("fixed_generator", cfg.fixed_generator, cfg.fixed_generator is None)) if not ok]
+    if unsupported:
+        raise ValueError(f"plain_loop.py does not write out {', '.join(unsupported)}")
     spec: dict[str, Any] = {"method": asdict(m), "noise_dim": cfg.noise_dim, "noise": cfg.noise,
                             "classes": cfg.classes}
     for role in ("generator", "discriminator"):
@@ -136,8 +146,9 @@ def plain_spec(cfg, data_dir: str | None) -> dict[str, Any]:
     if cfg.target in TARGETS:
         t = make_target(cfg.target, **cfg.target_kwargs)
         stds = t.mode_stds
-        if not bool((stds == stds[0, 0]).all()):
-            raise ValueError(f"plain_loop.py draws an isotropic mixture with one std; {cfg.target} is not one")
+        if not bool((stds == stds[0, 0]).all()) or not bool((t.weights == t.weights[0]).all()):
+            raise ValueError(f"plain_loop.py draws an equal-weight isotropic mixture with one std; {cfg.target} "
+                             "is not one")
         spec["data"] = {"kind": "mixture", "centres": t.means.tolist(), "std": float(stds[0, 0]),
                         "dataset_size": cfg.dataset_size}
     else:
@@ -219,7 +230,7 @@ def run_pair(case: Case, steps: int, spec_path: Path, threads: int, data_dir: st
         if b.returncode != 0:
             raise RuntimeError(f"{case.name}: plain_loop.py exited {b.returncode}:\n{b.output}")
         timing = json.loads((out / "timing.json").read_text())["segments"][-1]
-        timing["startup_s"] = timing["first_step_at"] - a.launched_at
+        timing["startup_s"] = timing["started_at"] - a.launched_at  # to the run loop (the step-0 evaluation is eval)
     plain_steps = json.loads(b.output.strip().splitlines()[-1])["steps"]
     return Pair(a, b, case.n * steps, plain_steps, timing)
 

@@ -249,7 +249,7 @@ class PlainGAN:
             for _ in range(m["d_steps"]):
                 self.d_step()
             for _ in range(m["g_steps"]):
-                _, labels = self.real() if self.spec["classes"] else (None, None)
+                labels = torch.randint(self.spec["classes"], (self.batch,)) if self.spec["classes"] else None
                 self.opt_g.zero_grad()
                 self.g_loss(self.D, self.fake(labels), labels).backward()
                 self.opt_g.step()

@@ -41,15 +41,17 @@ TIMING = "timing.json"
 
 
 class PhaseClock:
-    """Wall seconds of one ``run`` call by phase — training steps, evaluations, checkpoints, the
-    final samples and evaluators — and the wall-clock time of the first step, written to the run
-    folder's ``timing.json`` (one entry per start or resume), so that where a run's time goes is
-    measured on the path users run (``benchmarks/cli_speed.py`` reads it). Not in summary.json:
-    it differs between runs that compute the same bits."""
+    """Wall seconds of one ``run`` call by phase — training steps, evaluations (the one at step 0
+    included), checkpoints, the final samples and evaluators — and the wall-clock moments the call
+    started (``started_at``: the end of start-up) and took its first step, written to the run
+    folder's ``timing.json`` (one entry per ``run`` call that finishes), so that where a run's time
+    goes is measured on the path users run (``benchmarks/cli_speed.py`` reads it). Not in
+    summary.json: it differs between runs that compute the same bits. On a GPU a phase is charged
+    where the device next synchronises."""
 
     def __init__(self, from_step: int):
-        self.entry: dict[str, Any] = {"from_step": from_step, "first_step_at": None, "train_s": 0.0,
-                                      "eval_s": 0.0, "checkpoint_s": 0.0, "final_s": 0.0}
+        self.entry: dict[str, Any] = {"from_step": from_step, "started_at": time.time(), "first_step_at": None,
+                                      "train_s": 0.0, "eval_s": 0.0, "checkpoint_s": 0.0, "final_s": 0.0}
         self._t = time.perf_counter()
 
     def lap(self, phase: str) -> None:
@@ -63,8 +65,9 @@ class PhaseClock:
             self.entry["first_step_at"] = time.time()
 
     def write(self, run: RunDir, to_step: int) -> None:
-        """Append this call's entry; a failure here loses a measurement, never the run's results
-        (already on disk), so it warns instead of raising."""
+        """Append this call's entry. A failure here (a damaged or unwritable timing.json) loses a
+        measurement, never the run: its results are on disk by now, so it warns instead of
+        raising."""
         import warnings
 
         from .rundir import read_json, write_json
@@ -72,11 +75,12 @@ class PhaseClock:
         path = run.path / TIMING
         try:
             entries = read_json(path, "timing")["segments"] if path.exists() else []
-        except (OSError, ValueError, KeyError, TypeError):
+            entries = list(entries)
+        except Exception:  # noqa: BLE001 — RunFolderError, a JSON list, …: start the record afresh
             entries = []
         try:
             write_json(path, {"segments": [*entries, {**self.entry, "to_step": to_step}]})
-        except OSError as e:
+        except Exception as e:  # noqa: BLE001
             warnings.warn(f"could not write {path}: {e}", stacklevel=2)
 
 
@@ -302,6 +306,7 @@ def resume(out: str, runtime: Runtime | None = None, *, steps: int | None = None
         if cfg.steps < trainer.step:
             raise ValueError(f"steps={cfg.steps} is below the step the run has reached ({trainer.step})")
         if comm.main:
+            _check_metric_definitions(run, cfg)
             run.truncate_metrics(trainer.step)
             header["steps"] = cfg.steps
             header["segments"].append(_segment(trainer.step, cfg, runtime, comm, command))
@@ -310,6 +315,34 @@ def resume(out: str, runtime: Runtime | None = None, *, steps: int | None = None
         run.close()
         raise
     return Session(trainer, run, comm)
+
+
+def _check_metric_definitions(run: RunDir, cfg: TrainConfig) -> None:
+    """Refuse to append one metric's new definition to a series measured under its old one: the
+    metrics columns this version writes must be the run's, and a summary whose ``w1`` is the
+    exact W1 of all samples (before the block estimate, which always writes ``w1_se``) is not
+    continued with block estimates."""
+    from .rundir import SUMMARY, read_json
+
+    try:
+        theirs = run.columns()
+    except (OSError, StopIteration):
+        theirs = []  # no metrics yet
+    mine = _columns(cfg)
+    if theirs and theirs != mine:
+        raise RunFolderError(f"{run.path} was started by a ganlab whose evaluators wrote other metrics columns "
+                             f"({', '.join(theirs)}; this version writes {', '.join(mine)}): resume it with the "
+                             "version that started it, or start a new run")
+    summary_path = run.path / SUMMARY
+    if "w1" in cfg.final_evaluators and summary_path.exists():
+        try:
+            members = read_json(summary_path, "summary").get("members") or []
+        except (RunFolderError, AttributeError):
+            return  # damaged: rewritten when the run finishes
+        if any(isinstance(m, dict) and "w1" in m and "w1_se" not in m for m in members):
+            raise RunFolderError(f"{run.path}'s w1 is the exact W1 of all samples, from a ganlab before the "
+                                 "500-point block estimate: resume it with the version that started it, or "
+                                 "start a new run")
 
 
 class _StopRequest:

@@ -87,6 +87,46 @@ def test_extending_a_finished_run_equals_the_longer_run(tmp_path):
     assert config["steps"] == 200 and [s["from_step"] for s in config["segments"]] == [0, 120]
 
 
+def test_timing_json_records_each_finished_segment_and_a_damaged_one_never_fails_the_run(tmp_path):
+    """timing.json: one entry per run call that finishes, its phases within the call's wall time;
+    a damaged timing.json is a lost measurement, never a failed run."""
+    out = tmp_path / "run"
+    t0 = time.time()
+    assert main([*ARGS, "--steps", "100", "--checkpoint-every", "50", "--out", str(out)]) == 0
+    t1 = time.time()
+    (entry,) = json.loads((out / "timing.json").read_text())["segments"]
+    assert (entry["from_step"], entry["to_step"]) == (0, 100)
+    assert t0 <= entry["started_at"] <= entry["first_step_at"] <= t1
+    phases = sum(entry[k] for k in ("train_s", "eval_s", "checkpoint_s", "final_s"))
+    assert 0 < entry["train_s"] and 0 < entry["final_s"] and phases <= t1 - entry["started_at"]
+    (out / "timing.json").write_text("[1, 2")  # torn
+    assert main(["train", "--resume", str(out), "--steps", "150", "--no-progress"]) == 0
+    assert json.loads((out / "summary.json").read_text())["status"] == "finished"
+    (entry,) = json.loads((out / "timing.json").read_text())["segments"]
+    assert (entry["from_step"], entry["to_step"]) == (100, 150)
+
+
+def test_a_run_whose_metrics_were_defined_otherwise_is_not_continued(tmp_path, capsys):
+    """Resuming appends to the run's series: a run started when w1 was the exact W1 of all samples
+    (no w1_se in its summary), or whose metrics columns differ from what this version writes, is
+    refused in one line instead of mixing two definitions in one column."""
+    out = tmp_path / "run"
+    flags = [*ARGS, "--evaluators", "modes,w1", "--steps", "50", "--checkpoint-every", "50"]
+    assert main([*flags, "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    for m in summary["members"]:
+        m.pop("w1_se")
+    (out / "summary.json").write_text(json.dumps(summary))
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out), "--steps", "100", "--no-progress"]) == 2
+    assert "exact W1 of all samples" in capsys.readouterr().err
+    csv_path = out / "metrics.csv"
+    lines = csv_path.read_text().splitlines()
+    csv_path.write_text("\n".join([lines[0].replace(",w1_se", ""), *lines[1:]]) + "\n")
+    assert main(["train", "--resume", str(out), "--steps", "100", "--no-progress"]) == 2
+    assert "other metrics columns" in capsys.readouterr().err
+
+
 def test_run_folder_holds_config_versions_metrics_samples(tmp_path):
     out = tmp_path / "run"
     assert main([*ARGS, "--steps", "100", "--checkpoint-every", "100", "--out", str(out)]) == 0
