@@ -191,10 +191,11 @@ def test_outputs_are_pinned():
 
 # -- statistics of the transforms ---------------------------------------------------------------
 def test_compiled_streams_give_the_same_words():
-    """``Streams(compiled=True)`` (Philox and Box–Muller through torch.compile, used with
-    ``Runtime(compile=True)``) returns the eager words bit for bit, at any size, step and purpose —
-    including the largest step and a seed above 2³² — from one compiled kernel each: no
-    recompilation per step value or draw size (torch specialises only sizes 0 and 1)."""
+    """``Streams(compiled=True)`` (Philox through torch.compile, used with ``Runtime(compile=True)``)
+    returns the eager words bit for bit, at any size, step and purpose — including the largest step
+    and a seed above 2³² — and so the eager normals (Box–Muller runs eagerly on those words), from
+    one compiled kernel: no recompilation per step value or draw size (torch specialises only sizes
+    0 and 1)."""
     import torch._dynamo
 
     seeds = [0, 3, 2**40 + 7]
@@ -204,6 +205,9 @@ def test_compiled_streams_give_the_same_words():
         for purpose, step, sub, count in [("noise", 0, 0, 4), ("noise", 1, 1, 4099), ("data", 7, 2, 1023),
                                           ("noise", MAX_STEP, 5, 9), ("x", 123456, 0, 5000)]:
             assert torch.equal(eager.bits(purpose, step, sub, count), compiled.bits(purpose, step, sub, count))
+            for dtype in (torch.float32, torch.float64):
+                assert torch.equal(eager.normal(purpose, step, sub, (count,), dtype),
+                                   compiled.normal(purpose, step, sub, (count,), dtype))
         compiled.normal("noise", 0, 0, (3, 5))
         frames = torch._dynamo.utils.counters["stats"]["unique_graphs"]
         for step in range(10, 20):
@@ -267,7 +271,7 @@ def test_normal_is_standard_normal():
 def test_normal_is_box_muller_of_the_words(compiled):
     """normal = √(−2 log u₁)·(cos 2πu₂, sin 2πu₂), u = (w + ½)/2³² with u₁ the first ⌈count/2⌉
     words and u₂ the next, computed here in numpy from the reference words (odd count: the last
-    sine is dropped), eager and through torch.compile (to float64 rounding: a few ulp)."""
+    sine is dropped), eager and with compiled words (to float64 rounding: a few ulp)."""
     s = Streams([3, 2**40 + 5], compiled=compiled)
     for count in (7, 1001):
         z = s.normal("noise", 9, 2, (count,), torch.float64)
