@@ -185,12 +185,13 @@ class Streams:
         self.n = len(seeds)
 
     def bits(self, purpose: str, step: int, sub: int, count: int) -> torch.Tensor:
-        return self._words(purpose, step, sub, count)[:, :count]
+        return self._draw(philox_words, purpose, step, sub, count)[:, :count]
 
-    def _words(self, purpose: str, step: int, sub: int, count: int) -> torch.Tensor:
-        """``philox_words`` [N, 4·⌈count/4⌉] after checking the address. Compiled, the counter words
-        other than the block index are 0-d tensors, so that their values do not specialise the
-        kernel (``torch.full``: ``torch.tensor`` would wait for a GPU)."""
+    def _draw(self, fn, purpose: str, step: int, sub: int, count: int, *args) -> torch.Tensor:
+        """fn(counter, key, *args) after checking the address, the counter's block index covering
+        ``count`` words (the one place that turns an address into random words). Compiled, the
+        other counter words are 0-d tensors, so that their values do not specialise the kernel
+        (``torch.full``: ``torch.tensor`` would wait for a GPU)."""
         if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= MAX_STEP:
             raise ValueError(f"step must be an integer in [0, {MAX_STEP}], got {step!r}")
         if isinstance(sub, bool) or not isinstance(sub, int) or not 0 <= sub <= MASK32:
@@ -199,10 +200,10 @@ class Streams:
         pid = purpose_id(purpose)
         j = torch.arange(-(-count // 4), dtype=torch.int64, device=self.device)[None, :]
         if not self.compiled:
-            return philox_words((j, sub, step, pid), self._key)
+            return fn((j, sub, step, pid), self._key, *args)
         words = (torch.full((), w, dtype=torch.int64, device=self.device) for w in (sub, step, pid))
         with torch.no_grad():  # one grad mode: fewer compiled variants
-            return _compiled(philox_words)((j, *words), self._key)
+            return _compiled(fn)((j, *words), self._key, *args)
 
     def uniform(self, purpose: str, step: int, sub: int, shape: Sequence[int],
                 dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -220,7 +221,8 @@ class Streams:
         count = check_int("count", math.prod(shape), minimum=0)
         half = -(-count // 2)
         work = torch.float64 if dtype == torch.float64 else torch.float32
-        z = box_muller(self._words(purpose, step, sub, 2 * half), half, work)[:, :count]
+        words = self._draw(philox_words, purpose, step, sub, 2 * half)
+        z = box_muller(words, half, work)[:, :count]
         return z.reshape(self.n, *shape).to(dtype)
 
     def categorical(self, purpose: str, step: int, sub: int, shape: Sequence[int],
