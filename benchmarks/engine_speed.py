@@ -8,8 +8,8 @@ against the loop a user writes for one seed (``nn.Sequential`` nets, ``torch.opt
   batch 100, pack 1, fresh samples, alternating updates (as the plain loop), grid25;
 * "noise256": the ``metz-appendix`` preset (G 2 × 128 ReLU, D 1 × 128 ReLU on input / 4), z of 256
   and batch 512, alternating, metz-ring8: tiny nets and large random draws, where the engine's
-  counter-based streams (Philox, Box–Muller in float64) cost more than the plain loop's
-  ``torch.randn``, and ``torch.compile`` of the streams matters.
+  counter-based streams (Philox words as int64 tensor ops, then Box–Muller) cost more than the
+  plain loop's ``torch.randn``, and ``torch.compile`` of the streams matters.
 
 Also: the fp32 matmul peak measured in the same run, the share of it each setup reaches counting
 the FLOPs autograd really performs (``torch.utils.flop_counter`` over one step), the engine with

@@ -21,7 +21,8 @@ import pytest
 import scipy.stats
 import torch
 
-from ganlab.rng import MAX_STEP, Streams, derive_seed, philox4x32, torch_generator
+import ganlab.rng
+from ganlab.rng import MAX_STEP, Streams, _mulhilo, derive_seed, philox4x32, torch_generator
 
 ALPHA = 1e-6
 K_SE = 5.0
@@ -94,6 +95,48 @@ def test_philox_matches_python_integers_on_random_blocks():
         assert got[i] == philox_ref(tuple(int(v) for v in ctr[:, i]), tuple(int(v) for v in key[:, i]))
 
 
+@pytest.mark.parametrize("m", [0xD2511F53, 0xCD9E8D57, MASK, 1])
+def test_mulhilo_gives_the_exact_halves_of_the_product(m):
+    """The one-multiply (hi, lo) of m·x (int64 wrap, arithmetic shift, masks) against Python
+    integers: edge words 0, 1, 2³¹ − 1, 2³¹, 2³² − 1 and the words whose product with m crosses
+    2⁶³ (a negative int64), plus 100,000 random words, eager and through torch.compile."""
+    g = np.random.default_rng(m)
+    edge = [0, 1, 2, 0x7FFFFFFF, 0x80000000, MASK - 1, MASK, (1 << 63) // m, (1 << 63) // m + 1]
+    xs = [x for x in edge if x <= MASK] + [int(v) for v in g.integers(0, 2**32, size=100_000)]
+    x = torch.tensor(xs, dtype=torch.int64)
+    assert any(m * v >= 1 << 63 for v in xs) or m == 1  # the wrapped, negative products occur
+    want_hi, want_lo = [(m * v) >> 32 for v in xs], [(m * v) & MASK for v in xs]
+    for fn in (_mulhilo, torch.compile(_mulhilo, dynamic=True)):
+        hi, lo = fn(m, x)
+        assert hi.tolist() == want_hi and lo.tolist() == want_lo
+    assert x.tolist() == xs  # the input is not modified in place
+    assert _mulhilo(m, MASK) == ((m * MASK) >> 32, (m * MASK) & MASK)  # Python ints: exact
+
+
+def test_chunked_words_equal_the_reference(monkeypatch):
+    """Eagerly on a CPU, large draws run ``CHUNK`` elements at a time: with CHUNK made tiny (7
+    elements over 3 members: 2 blocks per chunk, the last chunk short) every word of a draw equals
+    the exact-integer reference, and at the real CHUNK a draw of 2.5 chunks equals it at the
+    chunk boundaries and ends; ``normal`` over the same words is unchanged by the chunking."""
+    seeds = [3, 2**32 + 1, 2**63 - 1]
+    s = Streams(seeds)
+    big_count = 4 * (5 * ganlab.rng.CHUNK // (2 * len(seeds)))
+    big = s.bits("data", 11, 2, big_count)
+    cols = ganlab.rng.CHUNK // len(seeds)
+    for i, seed in enumerate(seeds):
+        ref = bits_ref(seed, "data", 11, 2, big_count)
+        for c in (0, 1, 2):
+            lo, hi = max(0, 4 * (c * cols) - 8), min(big_count, 4 * (c * cols) + 8)
+            assert big[i, lo:hi].tolist() == ref[lo:hi]
+        assert big[i, -8:].tolist() == ref[-8:]
+    normal = s.normal("noise", 4, 1, (9, 5))
+    monkeypatch.setattr(ganlab.rng, "CHUNK", 7)
+    b = s.bits("data", 11, 2, 41)
+    for i, seed in enumerate(seeds):
+        assert b[i].tolist() == bits_ref(seed, "data", 11, 2, 41)
+    assert torch.equal(s.normal("noise", 4, 1, (9, 5)), normal)
+
+
 def test_philox_does_not_modify_its_inputs():
     """The rounds work in place on their own temporaries only: counter and key tensors passed in
     (of the full broadcast shape, so an in-place op on them would be possible) are unchanged."""
@@ -148,10 +191,11 @@ def test_outputs_are_pinned():
 
 # -- statistics of the transforms ---------------------------------------------------------------
 def test_compiled_streams_give_the_same_words():
-    """``Streams(compiled=True)`` (Philox and Box–Muller through torch.compile, used with
-    ``Runtime(compile=True)``) returns the eager words bit for bit, at any size, step and purpose —
-    including the largest step and a seed above 2³² — from one compiled kernel each: no
-    recompilation per step value or draw size (torch specialises only sizes 0 and 1)."""
+    """``Streams(compiled=True)`` (Philox through torch.compile, used with ``Runtime(compile=True)``)
+    returns the eager words bit for bit, at any size, step and purpose — including the largest step
+    and a seed above 2³² — and so the eager normals (Box–Muller runs eagerly on those words), from
+    one compiled kernel: no recompilation per step value or draw size (torch specialises only sizes
+    0 and 1)."""
     import torch._dynamo
 
     seeds = [0, 3, 2**40 + 7]
@@ -161,6 +205,9 @@ def test_compiled_streams_give_the_same_words():
         for purpose, step, sub, count in [("noise", 0, 0, 4), ("noise", 1, 1, 4099), ("data", 7, 2, 1023),
                                           ("noise", MAX_STEP, 5, 9), ("x", 123456, 0, 5000)]:
             assert torch.equal(eager.bits(purpose, step, sub, count), compiled.bits(purpose, step, sub, count))
+            for dtype in (torch.float32, torch.float64):
+                assert torch.equal(eager.normal(purpose, step, sub, (count,), dtype),
+                                   compiled.normal(purpose, step, sub, (count,), dtype))
         compiled.normal("noise", 0, 0, (3, 5))
         frames = torch._dynamo.utils.counters["stats"]["unique_graphs"]
         for step in range(10, 20):
@@ -224,7 +271,7 @@ def test_normal_is_standard_normal():
 def test_normal_is_box_muller_of_the_words(compiled):
     """normal = √(−2 log u₁)·(cos 2πu₂, sin 2πu₂), u = (w + ½)/2³² with u₁ the first ⌈count/2⌉
     words and u₂ the next, computed here in numpy from the reference words (odd count: the last
-    sine is dropped), eager and through torch.compile (to float64 rounding: a few ulp)."""
+    sine is dropped), eager and with compiled words (to float64 rounding: a few ulp)."""
     s = Streams([3, 2**40 + 5], compiled=compiled)
     for count in (7, 1001):
         z = s.normal("noise", 9, 2, (count,), torch.float64)
@@ -234,7 +281,34 @@ def test_normal_is_box_muller_of_the_words(compiled):
             r, th = np.sqrt(-2 * np.log(u[:half])), 2 * np.pi * u[half:]
             expected = np.concatenate([r * np.cos(th), r * np.sin(th)])[:count]
             np.testing.assert_allclose(z[i].numpy(), expected, rtol=1e-14, atol=1e-15)
-    assert s.normal("noise", 9, 2, (7,)).dtype == torch.float32
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_float32_normal_is_box_muller_in_float32(compiled):
+    """A float32 (or float16) draw computes Box–Muller in float32: u = fl32(fl32(w) + ½)·2⁻³² (w's
+    top 24 bits above 2²⁴; > 0, and 1.0 for the largest words), θ = fl32(fl32(2π)·u₂), written
+    here in numpy from the reference words; r and cos θ, sin θ are then exact float64 functions of
+    those float32 values, so the draw may differ from them only by the float32 rounding of log,
+    √, cos, sin and two products: 8 ulps (2⁻²⁰ relative) with margin. Against the float64 draw the
+    error is larger where u₁ rounds near 1 (r ≈ 0): bounded by 2⁻²¹/r + 2⁻²⁰·(1 + r) absolute."""
+    s = Streams([3, 2**40 + 5], compiled=compiled)
+    for count in (7, 1001, 40_000):
+        z = s.normal("noise", 9, 2, (count,))
+        z64 = s.normal("noise", 9, 2, (count,), torch.float64)
+        assert z.dtype == torch.float32
+        assert torch.equal(s.normal("noise", 9, 2, (count,), torch.float16), z.half())
+        half = -(-count // 2)
+        for i, seed in enumerate([3, 2**40 + 5]):
+            w = np.array(bits_ref(seed, "noise", 9, 2, 2 * half), dtype=np.int64)
+            u = (w.astype(np.float32) + np.float32(0.5)) * np.float32(2.0**-32)
+            assert u.min() > 0 and u.max() <= 1
+            theta = (np.float32(2 * np.pi) * u[half:]).astype(np.float64)
+            r = np.sqrt(-2 * np.log(u[:half].astype(np.float64)))
+            expected = np.concatenate([r * np.cos(theta), r * np.sin(theta)])[:count]
+            np.testing.assert_allclose(z[i].numpy(), expected, rtol=2.0**-20, atol=1e-30)
+            r_exact = np.sqrt(-2 * np.log((w[:half] + 0.5) / 2.0**32))  # > 0: no u of exactly 1
+            rr = np.concatenate([r_exact, r_exact])[:count]
+            assert (np.abs(z[i].double().numpy() - z64[i].numpy()) <= 2.0**-21 / rr + 2.0**-20 * (1 + rr)).all()
 
 
 @pytest.mark.parametrize("weights", [[0.2, 0.0, 0.5, 0.3], [0.0, 0.4, 0.6], [0.7, 0.3, 0.0]])
