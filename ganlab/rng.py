@@ -69,11 +69,15 @@ def _mulhilo(m: int, x: torch.Tensor | int) -> tuple[torch.Tensor | int, torch.T
 def _xor3(h: torch.Tensor | int, a: torch.Tensor | int, b: torch.Tensor | int) -> torch.Tensor | int:
     """h ⊕ a ⊕ b, in place in h (a fresh tensor of _mulhilo) when h already has the broadcast
     shape."""
-    if isinstance(h, torch.Tensor) and h.shape == torch.broadcast_shapes(
-        h.shape, *(t.shape for t in (a, b) if isinstance(t, torch.Tensor))
-    ):
+    if isinstance(h, torch.Tensor) and all(_covers(h.shape, t.shape) for t in (a, b) if isinstance(t, torch.Tensor)):
         return h.bitwise_xor_(a).bitwise_xor_(b)
     return h ^ a ^ b
+
+
+def _covers(shape: torch.Size, other: torch.Size) -> bool:
+    """Whether ``other`` broadcasts to ``shape`` unchanged (written out: ``torch.broadcast_shapes``
+    imports torch's symbolic-shapes machinery, about 0.5 s of a run's start-up)."""
+    return len(other) <= len(shape) and all(o in (1, s) for o, s in zip(reversed(other), reversed(shape)))
 
 
 def _key_schedule(k: torch.Tensor | int, weyl: int, rounds: int) -> list:
