@@ -151,6 +151,9 @@ def _verify(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as e:  # a full disk or an I/O error while checking the folder
+        print(f"error: --json {args.json}: {e}", file=sys.stderr)
+        return EXIT_MACHINE
     kinds = None if args.kind == "all" else (args.kind,)
 
     def progress(name: str, index: int, total: int) -> None:
@@ -334,8 +337,16 @@ def _print_summary(summary: dict[str, Any], path: Path) -> None:
     for group in summary["groups"]:
         if group["hyper"]:
             print("  " + ", ".join(f"{k} = {v:g}" for k, v in group["hyper"].items()))
-        for key, agg in group["aggregate"].items():
-            print(f"  {key:22s} {agg['mean']:.4f} ± {agg['stderr']:.4f} (s.e., n = {agg['n']})")
+        agg_all = group["aggregate"]
+        for key, agg in agg_all.items():
+            own_se = agg_all.get(key + "_se")
+            if key.endswith("_se") and key[:-3] in agg_all:
+                continue  # printed with its value
+            if own_se is not None and agg["std"] == 0:  # one value for the whole run (w1_floor)
+                print(f"  {key:22s} {agg['mean']:.4f} ± {own_se['mean']:.4f} (s.e. of the estimate, the same for "
+                      "every member)")
+            else:
+                print(f"  {key:22s} {agg['mean']:.4f} ± {agg['stderr']:.4f} (s.e. over members, n = {agg['n']})")
     for d in summary["divergences"]:
         print(f"  diverged: member {d['member']} (seed {d['seed']}) at step {d['step']}")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -96,6 +98,11 @@ def check_choice(kind: str, name: str, known: Mapping[str, Any] | Iterable[str])
 
 
 # -- output paths: checked before any work, so that a run never ends by failing to save ---------------------
+# errors of the machine (a full disk or quota, a file-size limit, an I/O error, no memory) as
+# opposed to a path the user got wrong: the CLI gives them their own exit code
+MACHINE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.ENOMEM})
+
+
 def _probe_folder(folder: "os.PathLike[str] | str", what: str) -> None:
     """Create and remove a file in ``folder``: permissions, a read-only or pseudo file system (/proc)
     and root's exemptions all answer as they will when the real file is written."""
@@ -105,6 +112,8 @@ def _probe_folder(folder: "os.PathLike[str] | str", what: str) -> None:
     try:
         fd, name = tempfile.mkstemp(dir=folder, prefix=".ganlab-probe-")
     except OSError as e:
+        if e.errno in MACHINE_ERRNOS:
+            raise  # a full disk is the machine's failure, not the user's bad path
         raise ValueError(f"{what}: cannot write in folder {str(folder)!r} ({e.strerror or e})") from None
     os.close(fd)
     os.unlink(name)

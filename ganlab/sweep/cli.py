@@ -33,7 +33,7 @@ def _err(text: Any) -> int:
     if isinstance(text, MemoryError):
         return EXIT_MACHINE
     if isinstance(text, OSError):
-        from ..training.runs import MACHINE_ERRNOS
+        from ..validation import MACHINE_ERRNOS
 
         return EXIT_MACHINE if text.errno in MACHINE_ERRNOS else EXIT_BAD_INPUT
     return EXIT_BAD_INPUT

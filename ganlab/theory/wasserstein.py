@@ -269,8 +269,11 @@ def w1_many(
         clouds.append((k, xs, ys))
     if workers == 1 or len(clouds) < 2:
         return [_w1_uniform_checked(k, xs, ys, max_iter) for k, xs, ys in clouds]
-    with ThreadPoolExecutor(min(workers, len(clouds))) as pool:
+    pool = ThreadPoolExecutor(min(workers, len(clouds)))
+    try:
         return list(pool.map(lambda c: _w1_uniform_checked(*c, max_iter), clouds))
+    finally:  # a failed pair or a Ctrl-C does not wait for the solves still queued
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def w2_squared(

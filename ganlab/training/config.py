@@ -29,7 +29,6 @@ from ..models import build_model, spec_from_dict, spec_to_dict
 from ..models.mlp import MLPSpec
 from ..rng import MAX_STEP, check_seed
 from ..theory.targets import TARGETS, make_target
-from ..theory.wasserstein import MAX_EMD_POINTS
 from ..validation import check_choice, check_int
 from .methods import METHODS, MethodConfig, describe, grid_fields, option
 
@@ -104,10 +103,6 @@ class TrainConfig:
         check_int("eval_samples", self.eval_samples)
         if self.final_samples is not None:
             check_int("final_samples", self.final_samples)
-        if self.eval_samples > MAX_EMD_POINTS and "w1" in self.evaluators or \
-                self.n_final_samples > MAX_EMD_POINTS and "w1" in self.final_evaluators:
-            raise ValueError(f"eval_samples / final_samples must be at most {MAX_EMD_POINTS} with the exact W1 "
-                             f"evaluator (dense n² cost matrix), got {self.eval_samples} / {self.n_final_samples}")
         for name in (*self.evaluators, *self.final_evaluators):
             check_choice("evaluator", name, _evaluator_names())
         object.__setattr__(self, "evaluators", tuple(self.evaluators))

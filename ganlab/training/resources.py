@@ -4,7 +4,7 @@ clear refusal when that is more than the machine has.
 The estimate adds, per member: parameters with their gradients, optimizer state and the
 divergence snapshot; the activations autograd keeps for one D and one G step (times K + 1 for a
 second-order unroll); a fixed training set; the random words one draw takes; the evaluation's
-samples; and, once, the dense cost matrix and plan of an exact W1. It errs high; a run refused
+samples; and the dense cost matrix and plan of one W1 block per thread. It errs high; a run refused
 here would have been killed by the kernel or the CUDA allocator.
 """
 
@@ -108,7 +108,10 @@ def estimate_memory(cfg: TrainConfig, runtime: Runtime, data_shape: tuple[int, .
     if cfg.dataset_size is not None:
         parts["fixed training sets"] = n * cfg.dataset_size * (per_sample * 8 + 8 * 5)
     if "w1" in cfg.final_evaluators or "w1" in cfg.evaluators:
-        parts["exact W1 (dense cost and plan)"] = 2 * 16 * max(cfg.eval_samples, cfg.n_final_samples) ** 2
+        from ..metrics.wasserstein import W1_BLOCK
+
+        block = min(W1_BLOCK, max(cfg.eval_samples, cfg.n_final_samples))
+        parts["W1 blocks (dense cost and plan per thread)"] = runtime.threads * 2 * 16 * block ** 2
     return MemoryEstimate(parts, available_bytes(runtime.device), runtime.device)
 
 

@@ -15,7 +15,6 @@ Guarantees (each checked by a test named in the README's Reliability section):
 
 from __future__ import annotations
 
-import errno
 import math
 import os
 import signal
@@ -34,6 +33,7 @@ from .config import Runtime, TrainConfig, config_differences, identity_sha256
 from .engine import Divergence, Trainer, merge_states
 from .evaluators import check_evaluators, evaluator_keys
 from .resources import check_memory, tune_allocator
+from ..validation import MACHINE_ERRNOS  # noqa: F401 (the CLI reads it here)
 from .rundir import RunDir, RunFolderError, now, versions
 
 BASE_COLUMNS = ["step", "member", "seed", "alive", "d_loss", "g_loss"]
@@ -98,7 +98,6 @@ class MachineFailed(RuntimeError):
     unwritable); summary.json says "failed" if it could be written, and the message says what was saved."""
 
 
-MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.ENOMEM}
 
 
 def is_machine_failure(e: BaseException) -> bool:

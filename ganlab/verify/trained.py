@@ -19,10 +19,10 @@ before the checked run, in one of three ways, each stated where it is used:
   seed, and set by one rule: δ = 2 × the largest development value of (|mean − predicted| + its
   standard error), rounded up to two significant digits; where the row's statistic is not a mean
   over seeds (the best of S critics, the largest gradient) the same rule takes that statistic.
-  The development runs were made twice: with today's code, and with the experiments' documented
-  last steps at lr/10 made to happen (``discriminator`` and ``critics`` set ``opt.lr``, which the
-  batched optimisers read only at construction); δ covers both (the larger value is quoted, with
-  its seed and variant, "decay" for the second). The long budget keeps the same δ (more steps and
+  The development runs were made twice: without the experiments' final learning-rate decay
+  (which, before ``training.lr_schedules`` existed, the batched optimisers silently ignored) and
+  with it (it now always acts); δ covers both (the larger value is quoted, with its seed and
+  variant, "decay" for the second). The long budget keeps the same δ (more steps and
   samples only shrink the gap). A row passes only if its own error (seed spread and Monte Carlo
   error) is within it too.
 
