@@ -17,9 +17,7 @@ the FLOPs autograd really performs (``torch.utils.flop_counter`` over one step),
 (sampling, forward and backward, optimizer, bookkeeping, evaluation) so the next bottleneck is
 visible.
 
-The engine's maxout is ganlab's fused CPU kernel where it builds (``ganlab/models/maxout.py``; the
-JSON's ``meta.maxout_kernel`` says whether it did; ``GANLAB_CPU_KERNELS=0`` times torch.max
-instead); the plain loop's is ``torch.max``, as a user writes it.
+Both sides' maxout is ``torch.max`` over the pieces.
 
 Everything is timed in one process in interleaved rounds (each round times every setup once, in
 a shuffled order; a block is one untimed warm-up call, then at least 3 timed calls); tables report
@@ -431,11 +429,7 @@ def main(argv: list[str] | None = None) -> int:
             "argv": sys.argv, "ns": list(ns),
             "compile_ns": list(compile_ns), "rounds": rounds, "block_seconds": block_s,
             "time": time.strftime("%Y-%m-%d %H:%M:%S %z")}
-    if kind == "cpu":  # built (once per machine) before anything is timed
-        from ganlab.models.maxout import cpu_kernel
-        meta["maxout_kernel"] = cpu_kernel() is not None
-    print(f"torch {meta['torch']}, {meta['threads']} threads, {args.device}: {meta['device_name']}; "
-          f"fused CPU maxout: {meta.get('maxout_kernel', 'n/a')}")
+    print(f"torch {meta['torch']}, {meta['threads']} threads, {args.device}: {meta['device_name']}")
     spec_dir = Path(tempfile.mkdtemp(prefix="engine_speed_"))
     setups, extra = make_setups(args.device, ns, compile_ns, spec_dir)
     now = _now(args.device)
