@@ -308,7 +308,7 @@ class Runtime:
     dtype: str = option("float32", "parameters and arithmetic: float32, float64, or bfloat16 (bf16 autocast "
                         "of the networks, float32 parameters)", choices=DTYPES)
     compile: bool = option(False, "torch.compile the networks' forward passes and the random streams "
-                           "(bit-identical Philox words; normals and networks equal to rounding)")
+                           "(bit-identical Philox words and normals; networks equal to rounding)")
     threads: int = option(DEFAULT_THREADS, "torch CPU threads (default: $OMP_NUM_THREADS, else the cores this "
                           "process may use)")
     progress: bool = option(True, "show a progress bar")
