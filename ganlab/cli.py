@@ -421,7 +421,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    return dispatch(_parser().parse_args(argv), argv)
+
+
+def dispatch(args: argparse.Namespace, argv: list[str] | None) -> int:
+    """Run the parsed command; a Ctrl-C that reaches here is one line and exit 130 (``argv`` None:
+    a real process, which ignores further signals while it exits)."""
     try:
         return args.func(args)
     except KeyboardInterrupt:  # (train and sweep save their run first and say what was saved)

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..cli import EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_MACHINE
+from ..cli import EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_MACHINE, dispatch
 from ..cli import EXIT_CLAIM_FAILED as EXIT_CELL_FAILED  # (1: something this command ran failed)
 
 DEFAULT_THREADS = 1  # one per shard: 2 one-thread processes beat 1 two-thread one here (measured-performance.md)
@@ -205,18 +205,4 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except KeyboardInterrupt:  # (a running cell saves itself first and says so: runs.Interrupted)
-        print(f"interrupted: ganlab {args.command} stopped", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    finally:
-        if argv is None:  # a process leaving: a late Ctrl-C must not become a traceback while it exits
-            import signal
-
-            try:
-                for s in (signal.SIGINT, signal.SIGTERM):
-                    signal.signal(s, signal.SIG_IGN)
-            except ValueError:  # (not the main thread: nothing to protect)
-                pass
+    return dispatch(parser().parse_args(argv), argv)

@@ -89,3 +89,16 @@ def engine_names(seq: nn.Sequential) -> dict[str, torch.Tensor]:
 
 def max_gap(trainer_params: dict, ref_params: dict, member: int) -> float:
     return max((trainer_params[k][member].detach() - ref_params[k]).abs().max().item() for k in trainer_params)
+
+
+def restored(trainer: Trainer, cfg: TrainConfig, runtime: Runtime) -> Trainer:
+    """A fresh trainer holding ``trainer``'s state after a round trip through torch.save/load, as a
+    checkpoint makes it."""
+    import io
+
+    buf = io.BytesIO()
+    torch.save(trainer.state_dict(), buf)
+    buf.seek(0)
+    fresh = Trainer(cfg, runtime)
+    fresh.load_state_dict(torch.load(buf, weights_only=True))
+    return fresh

@@ -4,7 +4,6 @@ other N and other grids, and its guarantees: no host sync in a step, divergence 
 checkpoints."""
 
 import dataclasses
-import io
 import math
 
 import pytest
@@ -16,7 +15,7 @@ from ganlab.training.config import Runtime, TrainConfig
 from ganlab.training.engine import Trainer
 from ganlab.training.methods import MethodConfig, make_method
 from ganlab.training.presets import metz_appendix, pacgan
-from helpers import F32, F64, engine_names, max_gap, record_draws, reference_for, small, step_both
+from helpers import F32, F64, engine_names, max_gap, record_draws, reference_for, restored, small, step_both
 
 REFERENCE_CASES = {
     "nonsaturating": make_method("nonsaturating"),
@@ -422,11 +421,7 @@ def test_checkpoint_round_trip_continues_bit_identically(name, kw):
             t.params_g["w0"][1, 0, 0] = math.nan  # member 1 diverges at step 5
         for _ in range(3):
             t.train_step()
-    buf = io.BytesIO()
-    torch.save(first.state_dict(), buf)
-    buf.seek(0)
-    resumed = Trainer(cfg, F32)
-    resumed.load_state_dict(torch.load(buf, weights_only=True))
+    resumed = restored(first, cfg, F32)
     for t in (whole, resumed):
         for _ in range(6):
             t.train_step()

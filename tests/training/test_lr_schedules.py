@@ -4,7 +4,6 @@ solo runs, bit-identical resumption, the configuration (identity, CLI, sweeps, b
 experiments' decay phase."""
 
 import dataclasses
-import io
 import json
 import math
 
@@ -17,7 +16,7 @@ from ganlab.training.engine import Trainer
 from ganlab.training.lr_schedules import LR_SCHEDULES, PARAMETERS, Constant, Cosine, Linear, Step, make_lr_schedule
 from ganlab.training.methods import MethodConfig, make_method
 from ganlab.training.optim import OPTIMIZERS
-from helpers import F32, F64, engine_names, max_gap, record_draws, reference_for, small, step_both
+from helpers import F32, F64, engine_names, max_gap, record_draws, reference_for, restored, small, step_both
 from test_engine import HostSync, no_host_sync  # noqa: F401 (the fixture)
 
 L = torch.optim.lr_scheduler
@@ -207,11 +206,7 @@ def test_checkpoint_across_a_drop_continues_bit_identically():
     uninterrupted run's bits (the factor follows the restored step)."""
     cfg = small(make_method("nonsaturating", lr_schedule="step", lr_step_size=4, lr_gamma=0.5), seeds=(3, 5))
     whole, first = _trained(cfg, 3), _trained(cfg, 3)
-    buf = io.BytesIO()
-    torch.save(first.state_dict(), buf)
-    buf.seek(0)
-    resumed = Trainer(cfg, F32)
-    resumed.load_state_dict(torch.load(buf, weights_only=True))
+    resumed = restored(first, cfg, F32)
     for t in (whole, resumed):
         for _ in range(7):
             t.train_step()
