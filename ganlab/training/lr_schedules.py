@@ -86,38 +86,38 @@ class Step(LRSchedule):
 
 
 @dataclass(frozen=True)
-class Linear(LRSchedule):
+class _Annealing(LRSchedule):
+    """A schedule from η at step 0 down to f·η (f = ``final_factor``) at step T = ``horizon``,
+    held there after; the two below differ only in the path."""
+
+    horizon: int | None = None
+    final_factor: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_int(f"the {self.name} schedule's horizon (lr_horizon)", self.horizon)
+        object.__setattr__(self, "final_factor", _check_factor(
+            f"the {self.name} schedule's final_factor (lr_final_factor)", self.final_factor))
+
+
+@dataclass(frozen=True)
+class Linear(_Annealing):
     """η_t = η · (1 + (f − 1) · min(t, T) / T), f = ``final_factor``, T = ``horizon`` (torch's
     LinearLR with start_factor 1, end_factor f, total_iters T): from η down to f·η at step T,
     f·η after."""
 
     name: ClassVar[str] = "linear"
-    horizon: int | None = None
-    final_factor: float = 0.0
-
-    def __post_init__(self) -> None:
-        check_int("the linear schedule's horizon (lr_horizon)", self.horizon)
-        object.__setattr__(self, "final_factor",
-                           _check_factor("the linear schedule's final_factor (lr_final_factor)", self.final_factor))
 
     def factor(self, step: int) -> float:
         return 1.0 + (self.final_factor - 1.0) * min(step, self.horizon) / self.horizon
 
 
 @dataclass(frozen=True)
-class Cosine(LRSchedule):
+class Cosine(_Annealing):
     """η_t = η · (f + (1 − f) · (1 + cos(π · min(t, T) / T)) / 2), f = ``final_factor``,
     T = ``horizon`` (torch's CosineAnnealingLR with T_max = T and eta_min = f·η): half a cosine
     from η down to f·η at step T, held there after."""
 
     name: ClassVar[str] = "cosine"
-    horizon: int | None = None
-    final_factor: float = 0.0
-
-    def __post_init__(self) -> None:
-        check_int("the cosine schedule's horizon (lr_horizon)", self.horizon)
-        object.__setattr__(self, "final_factor",
-                           _check_factor("the cosine schedule's final_factor (lr_final_factor)", self.final_factor))
 
     def factor(self, step: int) -> float:
         f = self.final_factor
