@@ -26,6 +26,14 @@ def _cli(*args: str) -> subprocess.Popen:
                             stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"})
 
 
+def _wait_for_first_metrics(p: subprocess.Popen, out: Path) -> None:
+    """Until the run's step-0 evaluation is on disk (the run loop has begun), at most 120 s."""
+    deadline = time.time() + 120
+    while not (out / "metrics.jsonl").exists() or not (out / "metrics.jsonl").read_text():
+        assert p.poll() is None and time.time() < deadline
+        time.sleep(0.05)
+
+
 def _final_state(run: Path) -> dict:
     ckpt = sorted((run / "checkpoints").glob("step_*.pt"))[-1]
     return torch.load(ckpt, weights_only=True)
@@ -256,10 +264,7 @@ def test_a_run_folder_is_locked_while_in_use(tmp_path, capsys):
 def test_ctrl_c_checkpoints_and_exits_130_with_one_line(tmp_path):
     out = tmp_path / "run"
     p = _cli(*ARGS, "--steps", "100000", "--checkpoint-every", "100000", "--out", str(out))
-    deadline = time.time() + 120
-    while not (out / "metrics.jsonl").exists() or not (out / "metrics.jsonl").read_text():
-        assert p.poll() is None and time.time() < deadline
-        time.sleep(0.05)
+    _wait_for_first_metrics(p, out)
     time.sleep(0.5)
     p.send_signal(signal.SIGINT)
     text = p.communicate(timeout=120)[0].decode()
@@ -276,10 +281,7 @@ def test_two_quick_ctrl_c_are_one_interruption(tmp_path):
     out = tmp_path / "run"
     p = _cli(*ARGS, "--steps", "100000", "--checkpoint-every", "100000", "--g-width", "16", "--d-width", "16",
              "--out", str(out))
-    deadline = time.time() + 120
-    while not (out / "metrics.jsonl").exists() or not (out / "metrics.jsonl").read_text():
-        assert p.poll() is None and time.time() < deadline
-        time.sleep(0.05)
+    _wait_for_first_metrics(p, out)
     time.sleep(0.3)
     p.send_signal(signal.SIGINT)
     time.sleep(0.01)
