@@ -288,6 +288,7 @@ def _train(args: argparse.Namespace) -> int:
     import warnings
 
     from .training import runs
+    from .validation import MACHINE_ERRNOS
     from .training.rundir import RunDir, RunFolderError
 
     main = int(os.environ.get("RANK", "0")) == 0
@@ -305,7 +306,7 @@ def _train(args: argparse.Namespace) -> int:
         else:
             session = runs.start(build_config(args), args.out, runtime, command=sys.argv)
     except (ValueError, FileExistsError, RunFolderError, OSError, MemoryError) as e:
-        machine = isinstance(e, MemoryError) or isinstance(e, OSError) and e.errno in runs.MACHINE_ERRNOS
+        machine = isinstance(e, MemoryError) or isinstance(e, OSError) and e.errno in MACHINE_ERRNOS
         say(f"error: {e if str(e) else type(e).__name__}", file=sys.stderr)
         return EXIT_MACHINE if machine else EXIT_BAD_INPUT
     except KeyboardInterrupt:

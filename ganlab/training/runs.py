@@ -33,7 +33,6 @@ from .config import Runtime, TrainConfig, config_differences, identity_sha256
 from .engine import Divergence, Trainer, merge_states
 from .evaluators import check_evaluators, evaluator_keys
 from .resources import check_memory, tune_allocator
-from ..validation import MACHINE_ERRNOS  # noqa: F401 (the CLI reads it here)
 from .rundir import RunDir, RunFolderError, now, versions
 
 BASE_COLUMNS = ["step", "member", "seed", "alive", "d_loss", "g_loss"]
@@ -102,7 +101,7 @@ class MachineFailed(RuntimeError):
 
 def is_machine_failure(e: BaseException) -> bool:
     """An error of the machine rather than of the input: any OSError or out-of-memory error once a
-    run is under way (before it, ``MACHINE_ERRNOS`` tell a full disk from a bad path)."""
+    run is under way (before it, ``validation.MACHINE_ERRNOS`` tell a full disk from a bad path)."""
     return isinstance(e, (OSError, MemoryError)) or isinstance(e, RuntimeError) and (
         "out of memory" in str(e) or "can't allocate memory" in str(e))
 
