@@ -1,7 +1,7 @@
 """``ganlab sweep`` and ``ganlab figures``: parsers the main CLI adds with ``add_sweep_parser`` and
 ``add_figures_parser``; ``python -m ganlab.sweep`` runs them on their own.
 
-    ganlab sweep CONFIG --out DIR [--shard I/N] [--threads N] [--compile true]   run a sweep (or shard I of N)
+    ganlab sweep CONFIG --out DIR [--shard I/N] [--steps N] [--threads N]   run a sweep (or shard I of N)
     ganlab sweep CONFIG --out DIR --dry-run                     list the cells and their shards
     ganlab sweep merge DIR                                      merge the cells into DIR/table.*
     ganlab figures RUN_OR_SWEEP_DIR [--out FIGDIR]              draw the figures
@@ -53,6 +53,9 @@ def add_sweep_parser(subparsers) -> argparse.ArgumentParser:
     s.add_argument("--shard", metavar="I/N", default="1/1",
                    help="run only cells whose 0-based index k has k mod N = I − 1; I is 1-based, as job-array task "
                         "ids (default 1/1: every cell)")
+    s.add_argument("--steps", type=int, metavar="N",
+                   help="every cell's budget, in place of the file's steps: stop a sweep early and raise it later "
+                        "(a rerun with more steps extends every cell from its checkpoints; default: the file's)")
     s.add_argument("--threads", type=int, default=DEFAULT_THREADS,
                    help=f"torch threads of this process (default {DEFAULT_THREADS}: run one shard per core)")
     s.add_argument("--device", default="cpu", help="cpu, cuda or cuda:<index> (default cpu)")
@@ -71,7 +74,8 @@ def sweep_command(args: argparse.Namespace) -> int:
     if args.config == "merge":
         if args.dir is None:
             return _err("sweep merge needs the sweep folder: ganlab sweep merge DIR")
-        given = [f for f, v in (("--out", args.out), ("--shard", args.shard != "1/1"), ("--dry-run", args.dry_run)) if v]
+        given = [f for f, v in (("--out", args.out), ("--shard", args.shard != "1/1"), ("--steps", args.steps is not None),
+                                ("--dry-run", args.dry_run)) if v]
         if given:
             return _err(f"sweep merge takes only DIR; {given[0]} applies to running a sweep")
         return merge_command(args.dir)
@@ -93,6 +97,8 @@ def run_command(args: argparse.Namespace) -> int:
             raise ValueError("give the sweep folder with --out DIR")
         shard = Shard.parse(args.shard)
         spec = SweepSpec.from_toml(args.config)
+        if args.steps is not None:
+            spec = spec.with_steps(args.steps)
         runtime = Runtime(device=args.device, dtype=spec.dtype, threads=args.threads, compile=args.compile == "true",
                           progress=not args.no_progress and sys.stderr.isatty(), checkpoint_every=args.checkpoint_every)
         if args.dry_run:

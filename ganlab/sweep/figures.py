@@ -375,7 +375,7 @@ def replay(entry: Entry, *, seed: int | None = None, member: int | None = None, 
     t = Trainer(alone, Runtime(dtype=runtime.get("dtype", "float32"), progress=False))
     shots = []
     for step in range(until + 1):
-        if step % cfg.eval_every == 0:
+        if cfg.evaluates_at(step):
             t.evaluate(evaluators=())
         if step in at:
             shots.append(t.generate(n, purpose="snapshot", step=0)[0].double().cpu().numpy())

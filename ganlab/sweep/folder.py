@@ -54,6 +54,14 @@ def make_record(spec, cells, command: list[str], config_text: str | None = None)
     return record
 
 
+def _unbudgeted(record: dict[str, Any]) -> dict[str, Any]:
+    """The content without its budget (the spec's steps, each cell's steps and budget): two records
+    equal here are one sweep at two budgets, and the folder may move from one to the other."""
+    spec = {k: v for k, v in record["spec"].items() if k != "steps"}
+    cells = [{k: v for k, v in c.items() if k not in ("steps", "budget")} for c in record["cells"]]
+    return {"format": record["format"], "spec": spec, "cells": cells}
+
+
 def _keyed(record: dict[str, Any]) -> dict[str, Any]:
     """The content with lists keyed by id, so that differences read as names, not list dumps."""
     spec = dict(record["spec"])
@@ -167,12 +175,44 @@ class SweepFolder:
                                        "refusing to write into it: choose another --out")
             _publish(p, record)
         folder = cls.open(p)
+        if folder.record["fingerprint"] != record["fingerprint"] and _unbudgeted(folder.record) == _unbudgeted(record):
+            folder._rebudget(record)
         if folder.record["fingerprint"] != record["fingerprint"]:
             diff = config_differences(_keyed(folder.record), _keyed(record))
             shown = "; ".join(diff[:8]) + (f"; and {len(diff) - 8} more" if len(diff) > 8 else "")
             raise SweepFolderError(f"{str(p)!r} holds another sweep (stored vs given: {shown}); a sweep folder "
                                    "runs one spec: use another --out for a changed spec")
         return folder
+
+    def _rebudget(self, record: dict[str, Any]) -> None:
+        """Move the sweep to the budget of ``record`` (steps raised to extend it, or set to stop it
+        early), keeping what every cell trained: a cell past the new budget is refused, since reaching
+        it would discard training. sweep.json keeps the earlier budgets in ``budgets``."""
+        new = record["spec"]["steps"]
+        lock = os.open(self.path / ".sweep.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # shards changing the budget at once: one at a time
+            current = SweepFolder.open(self.path).record
+            if current["fingerprint"] == record["fingerprint"]:
+                self.record = current
+                return
+            steps = {c["id"]: c["steps"] for c in record["cells"]}
+            for cell in current["cells"]:
+                reached = self.cell_status(cell).step or 0
+                if reached > steps[cell["id"]]:
+                    raise SweepFolderError(
+                        f"cell {cell['id']!r} has reached step {reached:,}: a budget of {steps[cell['id']]:,} steps "
+                        f"would discard its training; give steps >= {reached:,} (the budget of {str(self.path)!r} "
+                        f"is {cell['steps']:,} steps for this cell)")
+            history = list(current.get("budgets") or [{"steps": current["spec"]["steps"], "at": current.get("created"),
+                                                       "command": current.get("command")}])
+            history.append({"steps": new, "at": now(), "command": record.get("command")})
+            updated = {**current, "spec": record["spec"], "cells": record["cells"], "budgets": history}
+            updated["fingerprint"] = fingerprint(updated)
+            write_json(self.path / SWEEP_JSON, updated)
+            self.record = updated
+        finally:
+            os.close(lock)
 
     # -- cells -----------------------------------------------------------------------------------------
     @property

@@ -366,6 +366,17 @@ class SweepSpec:
                 out.append(Cell(len(out), f"{slug(t)}__{slug(label)}", t, label, v, self._config(v, t)))
         return out
 
+    def with_steps(self, steps: int) -> "SweepSpec":
+        """The same sweep at another budget: every cell trains ``steps`` steps (``ganlab sweep run
+        --steps``; a sweep folder moves between budgets, so a sweep can stop early and grow later)."""
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+            raise SweepConfigError(f"steps must be an integer >= 1, got {steps!r}")
+        own = [v.where for v in self.variants if "steps" in v.train_overrides]
+        if own:
+            raise SweepConfigError(f"{self.source}: {own[0]} sets its own steps; a budget for the whole sweep "
+                                   "needs every variant to take the sweep's steps")
+        return dataclasses.replace(self, steps=steps)
+
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "targets": list(self.targets),
                 "seeds": list(self.seeds), "steps": self.steps, "dtype": self.dtype,

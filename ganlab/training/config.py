@@ -74,6 +74,8 @@ class TrainConfig:
     grid: dict[str, tuple[float, ...]] = field(default_factory=dict)
     eval_every: int = option(500, "steps between evaluations (metrics rows; a diverging member falls back "
                              "to its weights at the last one)")
+    eval_at: tuple[int, ...] = option((), "further steps to evaluate at, beside every eval_every steps (e.g. "
+                                      "250,500,1000,2000,5000 for a curve on a log axis)")
     eval_samples: int = option(2500, "generated samples per member at each evaluation")
     final_samples: int | None = option(None, "generated samples per member at the end (none: eval_samples)")
     evaluators: tuple[str, ...] = option(("modes",), "evaluators run at every evaluation")
@@ -100,6 +102,14 @@ class TrainConfig:
         if self.steps > MAX_STEP:
             raise ValueError(f"steps must be at most {MAX_STEP}, got {self.steps}")
         check_int("eval_every", self.eval_every)
+        eval_at = tuple(self.eval_at)
+        for s in eval_at:
+            check_int("eval_at step", s)
+            if s > MAX_STEP:
+                raise ValueError(f"eval_at steps must be at most {MAX_STEP}, got {s}")
+        if list(eval_at) != sorted(set(eval_at)):
+            raise ValueError(f"eval_at must list distinct steps in increasing order, got {list(eval_at)}")
+        object.__setattr__(self, "eval_at", eval_at)
         check_int("eval_samples", self.eval_samples)
         if self.final_samples is not None:
             check_int("final_samples", self.final_samples)
@@ -161,6 +171,10 @@ class TrainConfig:
         """Every (grid point, seed), point-major: member i trains seed seeds[i % len(seeds)]."""
         return [Member(seed, point) for point in self.grid_points() for seed in self.seeds]
 
+    def evaluates_at(self, step: int) -> bool:
+        """Whether the run evaluates after ``step`` (every ``eval_every`` steps, and at ``eval_at``)."""
+        return step % self.eval_every == 0 or step in self.eval_at
+
     @property
     def n_final_samples(self) -> int:
         return self.eval_samples if self.final_samples is None else self.final_samples
@@ -186,6 +200,8 @@ class TrainConfig:
         d["seeds"] = list(self.seeds)
         d["grid"] = {k: list(v) for k, v in self.grid.items()}
         d["evaluators"], d["final_evaluators"] = list(self.evaluators), list(self.final_evaluators)
+        if not self.eval_at:  # added after run folders were saved: written only when set, so they keep their hash
+            del d["eval_at"]
         return json.loads(json.dumps(d))  # plain JSON types (tuples → lists)
 
     def identity(self) -> dict[str, Any]:
@@ -217,7 +233,7 @@ class TrainConfig:
         d["discriminator"] = spec_from_dict(d["discriminator"])
         d["seeds"] = tuple(d["seeds"])
         d["grid"] = grid
-        for key in ("evaluators", "final_evaluators"):
+        for key in ("evaluators", "final_evaluators", "eval_at"):
             if key in d:
                 d[key] = tuple(d[key])
         unknown = set(d) - {f.name for f in dataclasses.fields(cls)}

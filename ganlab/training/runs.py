@@ -423,7 +423,7 @@ def run(session: Session, progress: bool | None = None) -> dict[str, Any]:
                 stopping = comm.any(stop.signum is not None)
                 everyone_dead = False
                 clock.lap("train")
-                if s % cfg.eval_every == 0:
+                if cfg.evaluates_at(s):
                     rows = _gathered_rows(session, t.evaluate())
                     divergences = _gathered_divergences(session)
                     if comm.main:
