@@ -278,8 +278,9 @@ def coverage_figure(src: Source, out: Path) -> list[Path]:
                 x = rows.index(c.row)
                 v = c.published.values[key]
                 m = sources.setdefault(c.published.source.citation, markers[len(sources) % len(markers)])
-                ax.errorbar(x + 0.15, v.mean, yerr=v.se or 0, fmt=m, color="#c0392b", mfc="none", capsize=2,
-                            label=c.published.source.citation)
+                like = not c.caveats  # same protocol and budget: drawn as a peer; else grey, and the legend says so
+                ax.errorbar(x + 0.15, v.mean, yerr=v.se or 0, fmt=m, color="#c0392b" if like else "#8c8c8c",
+                            mfc="none", capsize=2, label=_published_label(c))
             if key == "modes_captured":
                 ax.axhline(make_target(t).n_modes, color="grey", lw=0.6, ls="--")
             ax.set_xticks(xs, names, rotation=40, ha="right", fontsize=6)
@@ -287,8 +288,41 @@ def coverage_figure(src: Source, out: Path) -> list[Path]:
     legend: dict[str, Any] = {}
     for ax in axes.flat:
         legend.update(zip(*reversed(ax.get_legend_handles_labels())))
-    fig.legend(legend.values(), legend.keys(), loc="outside lower center", ncols=len(legend), fontsize=7)
+    fig.legend(legend.values(), legend.keys(), loc="outside lower center", ncols=min(len(legend), 2), fontsize=6)
+    fig.suptitle(budget_caption(src), fontsize=7)
     return save(fig, out, "coverage")
+
+
+def _published_label(c) -> str:
+    """A published marker's legend entry: the paper, and whether its protocol and budget are ours."""
+    s = c.published.source
+    if not c.caveats:
+        return f"{s.citation} (same protocol and budget)"
+    theirs = f"{s.steps:,} iterations" if s.steps else "budget unstated"
+    return f"{s.citation}: {theirs}, {'other protocol' if any(k.startswith('protocol') for k in c.caveats) else 'other budget'}"
+
+
+def budget_caption(src: Source) -> str:
+    """What budget our runs had beside each published source's, for the figure itself, e.g.
+    "ours: 2,000 steps per run = 0.5 % of the 400,000 iterations of Lin et al. 2018 (PacGAN), Table 1
+    (another protocol: their nets and optimiser)"."""
+    ours = sorted({r.cell["steps"] for r in src.rows})
+    steps = f"{ours[0]:,}" if len(ours) == 1 else f"{ours[0]:,}–{ours[-1]:,}"
+    parts, seen = [], set()
+    for c in src.comparisons:
+        s = c.published.source
+        if s.key in seen:
+            continue
+        seen.add(s.key)
+        if s.steps:
+            share = 100 * max(ours) / s.steps
+            text = f"{share:.2g} % of the {s.steps:,} iterations of {s.citation}"
+        else:
+            text = f"budget of {s.citation} unstated"
+        other = any(k.startswith("protocol") for k in c.caveats)
+        parts.append(text + (" (another protocol: their nets and optimiser)" if other else ""))
+    head = f"ours: {steps} steps per run"
+    return head + (" = " + "; ".join(parts) if parts else "")
 
 
 def _curve(rows: list[dict[str, Any]], key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -148,3 +148,16 @@ def test_figures_of_a_sample_only_target_are_refused_in_one_line(tmp_path, capsy
     assert main(["figures", str(run), "--out", str(tmp_path / "f")]) == 2
     err = capsys.readouterr().err
     assert "sample-only target 'swissroll'" in err and err.count("\n") == 1
+
+
+def test_the_coverage_figure_states_both_budgets(tiny):
+    """The tiny sweep (quick preset, 30 steps) beside PacGAN's rows (pacgan preset, 400,000
+    iterations): the figure's caption gives our budget as a share of theirs and says the protocol
+    differs; the markers' legend says so too."""
+    src = figures.load(tiny)
+    caption = figures.budget_caption(src)
+    assert caption.startswith("ours: 30 steps per run = ")
+    assert "0.0075 % of the 400,000 iterations of Lin et al. 2018" in caption  # 30 / 400,000
+    assert "another protocol" in caption
+    labels = {figures._published_label(c) for c in src.comparisons}
+    assert labels and all("400,000 iterations, other protocol" in x for x in labels)

@@ -403,3 +403,43 @@ def test_a_full_disk_in_a_sweep_is_exit_5_with_one_error_line(tmp_path, spec_fil
     assert len(errors) == 1 and "No space left on device" in errors[0], errors
     assert "the checkpoint at step 10 in " in errors[0] and "ring8__nonsaturating is intact" in errors[0]
     assert json.loads((out / "cells" / "ring8__nonsaturating" / "summary.json").read_text())["status"] == "failed"
+
+
+# -- a budget on the command line: stop a sweep early, extend it later ------------------------------------------
+def test_a_sweep_stopped_at_a_budget_and_extended_equals_the_whole_sweep(whole, tmp_path, spec_file, capsys):
+    """--steps 10, then --steps 30 (the file's budget) in the same folder: every cell resumes from its
+    checkpoint and ends bit-identical to the sweep run to 30 in one go; sweep.json keeps both budgets
+    and the table is the whole sweep's."""
+    cfg, out = spec_file(), tmp_path / "grown"
+    assert main(["sweep", str(cfg), "--out", str(out), "--steps", "10", "--no-progress"]) == 0
+    record = json.loads((out / SWEEP_JSON).read_text())
+    assert record["spec"]["steps"] == 10 and {c["steps"] for c in record["cells"]} == {10}
+    assert main(["sweep", str(cfg), "--out", str(out), "--steps", "30", "--no-progress"]) == 0
+    record = json.loads((out / SWEEP_JSON).read_text())
+    assert [b["steps"] for b in record["budgets"]] == [10, 30]
+    for cell in (whole / "cells").iterdir():
+        _same_run(cell, out / "cells" / cell.name)
+    assert _tables(out)[2]["rows"] == _tables(whole)[2]["rows"]
+
+
+def test_a_budget_below_what_a_cell_reached_is_refused(whole, tmp_path, spec_file, capsys):
+    out = tmp_path / "copy"
+    shutil.copytree(whole, out)
+    before = (out / SWEEP_JSON).read_text()
+    assert main(["sweep", str(spec_file()), "--out", str(out), "--steps", "20", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "has reached step 30: a budget of 20 steps would discard its training" in err
+    assert (out / SWEEP_JSON).read_text() == before
+
+
+def test_a_budget_needs_every_variant_to_take_the_sweeps_steps(spec_file, tmp_path, capsys):
+    cfg = spec_file(spec_text().replace('compare = ["lin2018:GAN"]', 'compare = ["lin2018:GAN"]\nsteps = 20'))
+    assert main(["sweep", str(cfg), "--out", str(tmp_path / "o"), "--steps", "10", "--no-progress"]) == 2
+    assert "[[methods]] #1 (nonsaturating) sets its own steps" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("steps", ["0", "-3"])
+def test_a_bad_budget_is_one_line(spec_file, tmp_path, capsys, steps):
+    assert main(["sweep", str(spec_file()), "--out", str(tmp_path / "o"), "--steps", steps, "--no-progress"]) == 2
+    assert f"steps must be an integer >= 1, got {steps}" in capsys.readouterr().err

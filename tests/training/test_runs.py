@@ -5,6 +5,7 @@ import dataclasses
 import errno
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -209,6 +210,36 @@ def test_a_new_spec_field_at_its_default_keeps_saved_identities(preset):
         scaled = dataclasses.replace(cfg, discriminator=dataclasses.replace(cfg.discriminator, input_scale=0.25))
         assert scaled.identity()["discriminator"]["input_scale"] == 0.25
         assert type(cfg).from_dict({**scaled.identity(), "steps": 1}).discriminator.input_scale == 0.25
+
+
+def test_eval_at_adds_evaluations_and_enters_the_identity_only_when_set(tmp_path):
+    """--eval-at 3,7 with --eval-every 10: metrics rows at steps 0, 3, 7, 10 (and the weights are
+    those of the run without the extra evaluations: evaluation draws from its own streams); an
+    empty eval_at leaves the saved identity as it was (checked above against stored hashes)."""
+    from ganlab.training.config import TrainConfig
+
+    plain, extra = tmp_path / "plain", tmp_path / "extra"
+    common = [*ARGS[:-3], "--no-progress", "--steps", "12", "--eval-every", "10", "--eval-samples", "200"]
+    assert main([*common, "--out", str(plain)]) == 0
+    assert main([*common, "--eval-at", "3,7", "--out", str(extra)]) == 0
+    steps = lambda d: sorted({json.loads(l)["step"] for l in (d / "metrics.jsonl").read_text().splitlines()})
+    assert steps(plain) == [0, 10] and steps(extra) == [0, 3, 7, 10]
+    a, b = _final_state(plain), _final_state(extra)
+    for part in ("params_g", "params_d"):
+        for k in a[part]:
+            assert torch.equal(a[part][k], b[part][k]), (part, k)
+    ident = json.loads((extra / "config.json").read_text())["identity"]
+    assert ident["eval_at"] == [3, 7] and "eval_at" not in json.loads((plain / "config.json").read_text())["identity"]
+    assert TrainConfig.from_dict({**ident, "steps": 12}).eval_at == (3, 7)
+
+
+@pytest.mark.parametrize("value, match", [("7,3", "increasing order, got \\[7, 3\\]"), ("3,3", "distinct"),
+                                          ("0", "eval_at step must be an integer >= 1, got 0")])
+def test_a_bad_eval_at_is_one_line(value, match, capsys, tmp_path):
+    assert main([*ARGS, "--steps", "5", "--eval-at", value, "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and re.search(match, err), err
+    assert not (tmp_path / "r").exists()
 
 
 def test_an_edited_config_is_refused_on_resume(tmp_path, capsys):
