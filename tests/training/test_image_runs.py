@@ -69,7 +69,7 @@ def test_ganlab_figures_draws_an_image_run(tmp_path):
     """`ganlab figures RUN` on an image run: the final-sample grid, one row of samples per
     evaluation (--snapshots) and the loss curves, each as PNG and PDF; the grid holds the run's own
     pixels (tile puts sample k at row k // 10, column k % 10, rescaled from (−1, 1) to [0, 1])."""
-    from ganlab.sweep.image_figures import tile
+    from ganlab.plots.images import tile
 
     out = tmp_path / "run"
     assert main(["train", "--preset", "mnist-mlp", *TINY, "--g-widths", "16,32", "--d-widths", "16",
