@@ -8,10 +8,9 @@ import pytest
 import torch
 
 from ganlab.cli import main
-from ganlab.data.mnist import shared_mnist_candidates, shared_mnist_dir
+from shared_data import not_found, shared_mnist_dir
 
-pytestmark = pytest.mark.skipif(shared_mnist_dir() is None, reason="no MNIST test split in " + ", ".join(
-    map(str, shared_mnist_candidates())))
+pytestmark = pytest.mark.skipif(shared_mnist_dir() is None, reason=not_found())
 
 TINY_CONV = ["--g-width", "4", "--d-width", "4", "--g-hidden", "16", "--d-hidden", "16"]
 TINY = ["--steps", "6", "--eval-every", "3", "--eval-samples", "16", "--final-samples", "24", "--batch", "8",
