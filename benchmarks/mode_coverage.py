@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
                             "complete": table.complete, "failed_shards": [i for i, _, _ in failed],
                             "ended": time.strftime("%Y-%m-%dT%H:%M:%S%z")}) + "\n")
     if args.figures and table.rows:
-        from ganlab.plots.runs import make_figures
+        from ganlab.plots.folders import make_figures
 
         for path in make_figures(out, log=lambda line: print(line, file=sys.stderr)):
             print(path)

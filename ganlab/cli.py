@@ -400,7 +400,7 @@ def add_figures_parser(subparsers) -> argparse.ArgumentParser:
 def figures_command(args: argparse.Namespace) -> int:
     import torch
 
-    from .plots.runs import FigureError, make_figures
+    from .plots.folders import FigureError, make_figures
     from .sweep.folder import SweepFolderError
     from .training.rundir import RunFolderError
     from .validation import check_output_folder

@@ -38,14 +38,10 @@ def _unwrap(tp: Any) -> tuple[Any, bool]:
     return tp, False
 
 
-def _tuple_items(tp: Any) -> tuple[Any, int | None]:
-    """(the item type, the fixed length or None) of a tuple annotation."""
-    args = typing.get_args(tp)
-    if not args:
-        return Any, None
-    if len(args) == 2 and args[1] is Ellipsis:
-        return args[0], None
-    return args[0], len(args)
+def _item_type(tp: Any) -> Any:
+    """The item annotation of a tuple annotation (``tuple[float, float]``, ``tuple[str, ...]``); the
+    length is the dataclass's to judge."""
+    return (typing.get_args(tp) or (Any,))[0]
 
 
 def from_text(text: str, tp: Any) -> Any:
@@ -63,11 +59,7 @@ def from_text(text: str, tp: Any) -> Any:
         except ValueError:
             raise CoercionError(f"expected {'an integer' if tp is int else 'a number'}, got {text!r}") from None
     if origin is tuple:
-        item, length = _tuple_items(tp)
-        parts = [v.strip() for v in text.split(",") if v.strip()]
-        if length is not None and len(parts) != length:
-            raise CoercionError(f"expected {length} comma-separated values, got {text!r}")
-        return tuple(from_text(v, item) for v in parts)
+        return tuple(from_text(v.strip(), _item_type(tp)) for v in text.split(",") if v.strip())
     return text
 
 
@@ -80,22 +72,23 @@ _SCALARS: dict[Any, tuple[str, typing.Callable[[Any], bool]]] = {
 }
 
 
-def from_data(value: Any, tp: Any, what: str) -> Any:
+def from_data(value: Any, tp: Any, what: str, *, saved: bool = False) -> Any:
     """A TOML or JSON value as a value of annotation ``tp`` (scalars, tuples from lists, tables as
-    dicts, ``"none"`` for an optional field); ``CoercionError`` naming ``what`` otherwise."""
+    dicts, ``"none"`` for an optional field); ``CoercionError`` naming ``what`` otherwise.
+    ``saved``: a value read back from a run's config.json, whose numbers stay as they were written
+    (an int in a float field stays an int, so that the identity hashes as it did when saved)."""
     tp, optional = _unwrap(tp)
     if optional and (value is None or isinstance(value, str) and value.strip().lower() in NONE_WORDS):
         return None
     origin = typing.get_origin(tp)
     if tp in _SCALARS:
         wanted, ok = _SCALARS[tp]
-        converted = float(value) if tp is float and ok(value) else value
+        converted = float(value) if tp is float and ok(value) and not saved else value
     elif origin is tuple:
         wanted, ok = "a list", lambda v: isinstance(v, (list, tuple))
-        item, length = _tuple_items(tp)
-        if ok(value) and length is not None and len(value) != length:
-            wanted, ok = f"a list of {length}", lambda v: False
-        converted = tuple(from_data(v, item, f"{what}[{i}]") for i, v in enumerate(value)) if ok(value) else value
+        item = _item_type(tp)
+        converted = (tuple(from_data(v, item, f"{what}[{i}]", saved=saved) for i, v in enumerate(value)) if ok(value)
+                     else value)
     elif origin is dict or tp is dict:
         wanted, ok, converted = "a table", lambda v: isinstance(v, dict), value
     else:
@@ -112,9 +105,9 @@ def field_types(cls: Any) -> dict[str, Any]:
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
 
-def fields_from_data(cls: Any, data: dict[str, Any], where: str = "") -> dict[str, Any]:
+def fields_from_data(cls: Any, data: dict[str, Any], where: str = "", *, saved: bool = False) -> dict[str, Any]:
     """Every known field of ``data`` coerced by its annotation in ``cls`` (unknown keys are left for
     the caller, which knows what to say about them)."""
     types_ = field_types(cls)
     prefix = f"{where}: " if where else ""
-    return {k: from_data(v, types_[k], prefix + k) if k in types_ else v for k, v in data.items()}
+    return {k: from_data(v, types_[k], prefix + k, saved=saved) if k in types_ else v for k, v in data.items()}

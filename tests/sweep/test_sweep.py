@@ -271,7 +271,7 @@ def test_merge_arguments_are_checked(tmp_path, capsys):
 def test_a_grid_member_replayed_alone_reproduces_the_cell(whole):
     """figures.replay trains one member alone with its grid point's values; its final samples
     equal that member's in the batched cell (the engine's per-member independence)."""
-    from ganlab.plots import runs as figures
+    from ganlab.plots import folders as figures
 
     entry = figures._entry(whole / "cells" / "grid25__packed-m-2-nonsaturating")
     r = figures.replay(entry, member=3, frames=2)
@@ -326,7 +326,7 @@ def test_the_table_says_when_cells_were_trained_under_other_versions(whole, tmp_
 def test_the_replay_evaluates_at_the_runs_evaluation_steps(whole, monkeypatch):
     """A diverging member falls back to its weights at the last evaluation, so the replay must
     evaluate exactly when the run did (the steps in metrics.jsonl)."""
-    from ganlab.plots import runs as figures
+    from ganlab.plots import folders as figures
     from ganlab.training.engine import Trainer
 
     seen = []

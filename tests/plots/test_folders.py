@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ganlab.plots import runs as figures
+from ganlab.plots import folders as figures
 from ganlab.cli import main
 
 TINY = Path(__file__).resolve().parents[2] / "benchmarks" / "protocols" / "tiny.toml"
@@ -119,7 +119,7 @@ def test_figures_of_a_folder_that_holds_nothing_to_draw(tiny, tmp_path, capsys):
     ("{tmp}/file/figures", "is a file, not a folder"),
 ])
 def test_an_unwritable_figures_folder_is_refused_before_any_work(tiny, tmp_path, capsys, monkeypatch, where, match):
-    from ganlab.plots import runs as figures
+    from ganlab.plots import folders as figures
 
     (tmp_path / "file").write_text("x")
     monkeypatch.setattr(figures, "make_figures", lambda *a, **kw: pytest.fail("worked before refusing"))
