@@ -72,8 +72,7 @@ def legacy_argv(argv: list[str]) -> list[str]:
     i = next((k for k, a in enumerate(argv) if not a.startswith("-")), None)
     if i is None or argv[i] != "sweep" or i + 1 >= len(argv):
         return argv
-    word = argv[i + 1]
-    if word in SUBCOMMANDS or word.startswith("-"):
+    if argv[i + 1] in (*SUBCOMMANDS, "-h", "--help"):
         return argv
     print(f"note: `ganlab sweep CONFIG` is spelled `ganlab sweep run CONFIG` now", file=sys.stderr)
     return [*argv[:i + 1], "run", *argv[i + 1:]]

@@ -32,6 +32,8 @@ def test_the_old_sweep_spelling_runs_and_names_the_new_one(tmp_path, capsys):
     assert main(["sweep", str(cfg), "--out", str(tmp_path / "s"), "--dry-run"]) == 0
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "`ganlab sweep CONFIG` is spelled `ganlab sweep run CONFIG` now" in err
+    assert main(["sweep", "--dry-run", "--out", str(tmp_path / "s"), str(cfg)]) == 0  # options first, as before
+    assert "is spelled `ganlab sweep run CONFIG` now" in capsys.readouterr().err
     assert main(["sweep", "run", str(cfg), "--out", str(tmp_path / "s"), "--dry-run"]) == 0
     assert capsys.readouterr().err == ""  # the new spelling: no note
 
