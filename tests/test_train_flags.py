@@ -78,5 +78,9 @@ def test_train_help_shows_choices_and_defaults(capsys):
         cli._parser().parse_args(["train", "--help"])
     out = capsys.readouterr().out
     assert "--loss {gan,wasserstein}" in out and "--optimizer {adam,rmsprop,sgd}" in out
+    from ganlab.models.mlp import ACTIVATIONS, INITS
+
+    assert f"--d-activation {{{','.join(ACTIVATIONS)}}}" in out and f"--g-init {{{','.join(INITS)}}}" in out
+    assert "relu" in ACTIVATIONS and "orthogonal" in INITS
     assert "--compile, --no-compile" in out and "--g-batch-norm, --no-g-batch-norm" in out
     assert "--no-progress" in out and "(default: on)" in out
