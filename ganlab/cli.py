@@ -32,7 +32,6 @@ from .command_line import (  # noqa: F401  (the exit codes, re-exported: scripts
     dispatch, error_exit)
 
 MAX_MEMBERS = 100_000  # refused before anything is built; the memory estimate refuses most runs below it
-_Parser = Parser  # (the name tests and scripts used)
 
 
 def _version() -> str:
@@ -352,15 +351,16 @@ def _add_train_flags(t: argparse.ArgumentParser) -> None:
     g["data"].add_argument("--target", choices=sorted([n for n in TARGETS if n != "mixture"] + list(DATASETS)),
                            help=f"the data: a toy target or an image data set (default from the preset; quick: "
                                 f"{quick.target})")
-    where = "from the preset; quick"
-    for cls, obj, where, home in ((MethodConfig, quick.method, where, "method"), (TrainConfig, quick, where, "method"),
+    preset = "from the preset; quick"
+    for cls, obj, where, home in ((MethodConfig, quick.method, preset, "method"), (TrainConfig, quick, preset, "method"),
                                   (Runtime, Runtime(), "", "runtime")):
+        hints = typing.get_type_hints(cls)
         for flag, f, conv in _flag_fields(cls):
             if flag == "target":  # above, with its choices
                 continue
             group = g[_FIELD_GROUP.get(f.name, home)]
             default = getattr(obj, f.name)
-            if typing.get_type_hints(cls)[f.name] is bool:
+            if hints[f.name] is bool:
                 group.add_argument("--" + flag.replace("_", "-"), dest="x_" + flag,
                                    action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
                                    help=_help(f, "on" if default else "off", where))

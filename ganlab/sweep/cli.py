@@ -7,8 +7,8 @@
 ``ganlab sweep CONFIG ...`` (before the sub-commands) still runs a sweep, saying the new spelling
 in one line (``legacy_argv``).
 
-Exit status (``ganlab.command_line``'s table): 0 done (merge: the table is complete); 1 a cell of this shard
-failed (e.g. its folder is in use); 2 bad input, one line naming it, before any work; 4 merge of an
+Exit status (``ganlab.command_line``'s table): 0 done (merge: the table is complete); 1 a cell of
+this shard failed (e.g. its folder is in use); 2 bad input, one line naming it, before any work; 4 merge of an
 incomplete sweep (the table is written, marked INCOMPLETE, and the missing, unfinished or damaged
 cells are listed, one line each); 5 the machine failed (disk full, out of memory, ...); 130
 interrupted (the current cell checkpointed; run the same command again to resume).
@@ -74,7 +74,7 @@ def legacy_argv(argv: list[str]) -> list[str]:
         return argv
     if argv[i + 1] in (*SUBCOMMANDS, "-h", "--help"):
         return argv
-    print(f"note: `ganlab sweep CONFIG` is spelled `ganlab sweep run CONFIG` now", file=sys.stderr)
+    print("note: `ganlab sweep CONFIG` is spelled `ganlab sweep run CONFIG` now", file=sys.stderr)
     return [*argv[:i + 1], "run", *argv[i + 1:]]
 
 
