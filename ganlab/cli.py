@@ -151,8 +151,10 @@ def _grid(specs: list[str] | None) -> dict[str, tuple[float, ...]]:
         if key in grid:
             raise ValueError(f"--grid {key} is given twice; list every value in one --grid {key}=V1,V2,...")
         try:
-            grid[key] = tuple(float(v) for v in values.split(","))
-        except ValueError:
+            if not all(v.strip() for v in values.split(",")):
+                raise CoercionError("an empty value")
+            grid[key] = from_text(values, tuple[float, ...])
+        except CoercionError:
             raise ValueError(f"--grid {spec!r}: expected FIELD=V1,V2,... with numbers") from None
     return grid
 
