@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import sys
 import typing
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import Any
 from .coerce import CoercionError, from_text
 from .command_line import (  # noqa: F401  (the exit codes, re-exported: scripts and tests import them from here)
     EXIT_BAD_INPUT, EXIT_CLAIM_FAILED, EXIT_DIVERGED, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_MACHINE, Parser,
-    dispatch, error_exit)
+    boolean_flag, dispatch, error_exit)
 
 MAX_MEMBERS = 100_000  # refused before anything is built; the memory estimate refuses most runs below it
 
@@ -363,9 +364,8 @@ def _add_train_flags(t: argparse.ArgumentParser) -> None:
             group = g[_FIELD_GROUP.get(f.name, home)]
             default = getattr(obj, f.name)
             if hints[f.name] is bool:
-                group.add_argument("--" + flag.replace("_", "-"), dest="x_" + flag,
-                                   action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
-                                   help=_help(f, "on" if default else "off", where))
+                boolean_flag(group, "--" + flag.replace("_", "-"), dest="x_" + flag, default=argparse.SUPPRESS,
+                             help=_help(f, "on" if default else "off", where))
                 continue
             group.add_argument("--" + flag.replace("_", "-"), dest="x_" + flag, type=conv,
                                metavar=_metavar(flag, f), default=argparse.SUPPRESS, help=_help(f, default, where))
@@ -374,9 +374,9 @@ def _add_train_flags(t: argparse.ArgumentParser) -> None:
             default = getattr(quick.generator if prefix == "g" else quick.discriminator, name, None)
             text = (f"the {role} net's {name.replace('_', ' ')} (default from the preset; quick: "
                     f"{_fmt_default(('on' if default else 'off') if is_bool and default is not None else default)})")
-            kw = (dict(action=argparse.BooleanOptionalAction) if is_bool
-                  else dict(type=conv, metavar=_metavar(name, f)))
-            g["networks"].add_argument(f"--{prefix}-{name.replace('_', '-')}", dest=f"{prefix}_{name}", help=text, **kw)
+            add = (functools.partial(boolean_flag, g["networks"]) if is_bool
+                   else functools.partial(g["networks"].add_argument, type=conv, metavar=_metavar(name, f)))
+            add(f"--{prefix}-{name.replace('_', '-')}", dest=f"{prefix}_{name}", help=text)
 
 
 # -- figures ---------------------------------------------------------------------------------------------------
@@ -393,8 +393,8 @@ def add_figures_parser(subparsers) -> argparse.ArgumentParser:
     f.add_argument("--seed", type=int, help="the seed to replay (default the run's first)")
     f.add_argument("--frames", type=int, default=24, help="frames of the GIF (default 24)")
     f.add_argument("--until", type=int, metavar="STEP", help="replay only up to STEP (long runs; default all)")
-    f.add_argument("--replay", action=argparse.BooleanOptionalAction, default=True,
-                   help="retrain one member for the snapshots and the GIF (default on; --no-replay skips them)")
+    boolean_flag(f, "--replay", default=True,
+                 help="retrain one member for the snapshots and the GIF (default on; --no-replay skips them)")
     f.set_defaults(func=figures_command)
     return f
 

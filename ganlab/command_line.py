@@ -16,6 +16,7 @@ command runs through.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from typing import Any
@@ -24,8 +25,8 @@ from .coerce import FALSE_WORDS, TRUE_WORDS, CoercionError, to_bool
 
 EXIT_CLAIM_FAILED, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INCOMPLETE, EXIT_MACHINE, EXIT_INTERRUPTED = 1, 2, 3, 4, 5, 130
 EXIT_CELL_FAILED = EXIT_CLAIM_FAILED  # (1: something the command ran failed)
-# argparse reads "-1e-3" as an option unless told that such strings are numbers
 _WORDS = set(TRUE_WORDS + FALSE_WORDS)
+# argparse reads "-1e-3" as an option unless told that such strings are numbers
 _NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
 
@@ -54,7 +55,8 @@ class Parser(argparse.ArgumentParser):
                     new = flag if to_bool(text) else "--no-" + flag[2:]
                 except CoercionError as e:
                     self.error(f"argument {flag}: {e}")
-                print(f"note: `{flag} {text}` is spelled `{new}` now", file=sys.stderr)
+                if os.environ.get("RANK", "0") == "0":  # (under torchrun, process 0 alone speaks)
+                    print(f"note: `{flag} {text}` is spelled `{new}` now", file=sys.stderr)
                 out.append(new)
                 i += 1 if eq else 2
                 continue

@@ -84,3 +84,9 @@ def test_train_help_shows_choices_and_defaults(capsys):
     assert "relu" in ACTIVATIONS and "orthogonal" in INITS
     assert "--compile, --no-compile" in out and "--g-batch-norm, --no-g-batch-norm" in out
     assert "--no-progress" in out and "(default: on)" in out
+
+
+def test_under_torchrun_only_process_0_says_the_new_spelling(monkeypatch, capsys):
+    monkeypatch.setenv("RANK", "1")
+    _, rt = _config("--compile", "true")
+    assert rt.compile is True and capsys.readouterr().err == ""
