@@ -167,3 +167,11 @@ def test_a_cycle_between_two_packages_is_caught():
     assert package_cycles({"verify": {"experiments"}, "experiments": {"verify", "theory"}}) == [["experiments", "verify"]]
     assert package_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert package_cycles({"verify": {"experiments"}, "experiments": {"theory"}}) == []
+
+
+def test_no_package_code_looks_for_the_lab_s_files():
+    """Data folders come from an argument, an environment variable or a config file: no module finds
+    files from where it lies (``__file__``) or names the lab's shared folder."""
+    bad = [f"{m}: {what}" for m, src, _ in _modules() for what in ("__file__", "shared/data", '"shared"')
+           if what in src]
+    assert not bad, bad

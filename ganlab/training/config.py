@@ -309,7 +309,7 @@ class Runtime:
                           "process may use)")
     progress: bool = option(True, "show a progress bar")
     checkpoint_every: int = option(1000, "steps between checkpoints (also at the end and on Ctrl-C)")
-    data_dir: str | None = option(None, "directory of an image data set (e.g. MNIST's IDX files)")
+    data_dir: str | None = option(None, "directory of an image data set (e.g. MNIST's IDX files; none: $GANLAB_MNIST_DIR)")
     snapshots: int = option(0, "samples per member kept at every evaluation in snapshots/ (for figures)")
 
     def __post_init__(self) -> None:
