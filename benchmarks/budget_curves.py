@@ -6,7 +6,7 @@ each metric plotted against epochs beside the published value, and a verdict per
 
 ``run`` trains the sweeps ``benchmarks/protocols/pacgan-budget-{ring,grid}.toml`` (GAN and PacGAN2 on
 the ring, GAN and PacGAN4 on the grid, one batched run of every seed per cell) with the command a
-user runs, ``ganlab sweep FILE --out DIR --steps N``, for N through ``--stages``: every cell reaches
+user runs, ``ganlab sweep run FILE --out DIR --steps N``, for N through ``--stages``: every cell reaches
 a budget before any cell goes further, so wherever the run stops, all four curves reach about as
 far. One process per protocol (``--jobs``), one thread each. Stop it at any moment (Ctrl-C): a rerun
 resumes every cell from its last checkpoint, and later, larger stages extend the same runs (on a
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
     def start(p: Path, steps: int) -> None:
         out = Path(args.out) / p.stem
-        cmd = [sys.executable, "-m", "ganlab", "sweep", str(p), "--out", str(out), "--steps", str(steps),
+        cmd = [sys.executable, "-m", "ganlab", "sweep", "run", str(p), "--out", str(out), "--steps", str(steps),
                "--threads", str(args.threads), "--device", args.device, "--no-progress"]
         print(f"[{time.strftime('%H:%M:%S')}] {' '.join(cmd[1:])}", flush=True)
         log = open(Path(args.out) / f"{p.stem}.log", "a")

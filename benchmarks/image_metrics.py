@@ -6,7 +6,7 @@ samples, and a Parzen-window baseline, with times.
                                        [--save-classifier PATH] [--json PATH] [--force]
 
 Data: ``--data DIR`` (a folder with the IDX files or a torchvision root); by default the shipped
-test split (``ganlab.data.mnist.shared_mnist_dir``). With the 60,000-image training split present
+test split (``--data DIR`` or ``$GANLAB_MNIST_DIR``). With the 60,000-image training split present
 the classifier trains on it and is scored on the 10,000 test images, the Stacked-MNIST pool and
 the Parzen test points are test images; with only the test split (this project's machines) it is
 cut 8,000 / 1,000 / 1,000 (``split_mnist``, seed ``--seed``): train / validation / test.
@@ -40,8 +40,8 @@ from ganlab.data.mnist import (  # noqa: E402
     MNIST,
     MNISTFileError,
     load_mnist,
-    shared_mnist_candidates,
-    shared_mnist_dir,
+    ENV_VAR,
+    mnist_dir,
     split_mnist,
 )
 from ganlab.data.stacked import stacked_mnist  # noqa: E402
@@ -100,9 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         if p is not None and p.exists() and not args.force:
             ap.error(f"{p} exists; pass --force to overwrite")
 
-    root = args.data or shared_mnist_dir()
+    root = mnist_dir(args.data)
     if root is None:
-        ap.error("no MNIST found; looked in " + ", ".join(map(str, shared_mnist_candidates())) + "; pass --data DIR")
+        ap.error(f"no MNIST folder given: pass --data DIR or set {ENV_VAR}")
     device = torch.device(args.device)
     report: dict = {"torch": str(torch.__version__), "threads": torch.get_num_threads(), "device": str(device)}
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), device {device}; data {root}")

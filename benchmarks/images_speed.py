@@ -11,7 +11,7 @@ FLOP counter sees in one step.
 
 Targets (issue 10): on CPU, where convolutions at batch 64 are already compute-bound, no slower per
 image than the plain loop at N ≥ 4 (ratio ≥ 1.0); on a GPU ≥ 2×. Uses the MNIST test split shipped
-with the project (``ganlab.data.mnist.shared_mnist_dir``) or ``--data-dir``.
+named by ``--data-dir`` or ``$GANLAB_MNIST_DIR``.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ns", default="1,4,8", help="seeds trained together (default 1,4,8)")
     p.add_argument("--compile-ns", default="", help="N values also timed with torch.compile (default none)")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--data-dir", help="MNIST directory (default: the shared test split)")
+    p.add_argument("--data-dir", help="MNIST directory (default: $GANLAB_MNIST_DIR)")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--block-seconds", type=float, default=3.0)
     p.add_argument("--threads", type=int)

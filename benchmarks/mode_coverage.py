@@ -5,7 +5,7 @@
     python benchmarks/mode_coverage.py --protocol tiny                       # seconds: a smoke test
 
 A thin script over ``ganlab sweep``: the protocol is ``benchmarks/protocols/NAME.toml`` (or a path
-to any sweep TOML); K shard processes (``python -m ganlab.sweep sweep CONFIG --out DIR --shard i/K
+to any sweep TOML); K shard processes (``python -m ganlab sweep run CONFIG --out DIR --shard i/K
 --threads 1``) run in parallel, each logging to DIR/logs/; then the cells are merged into
 DIR/table.md/.csv/.json, the table is printed with the published rows beside it, and the wall time
 is printed and appended to DIR/benchmark-runs.jsonl. Run the same command again after a kill or
@@ -56,7 +56,7 @@ def run_shards(config: Path, out: Path, shards: int, threads: int) -> list[tuple
         with open(log, "a") as f:
             f.write(f"\n=== {time.strftime('%Y-%m-%dT%H:%M:%S%z')} shard {i}/{shards} ===\n")
             f.flush()
-            cmd = [sys.executable, "-m", "ganlab.sweep", "sweep", str(config), "--out", str(out),
+            cmd = [sys.executable, "-m", "ganlab", "sweep", "run", str(config), "--out", str(out),
                    "--shard", f"{i}/{shards}", "--threads", str(threads), "--no-progress"]
             procs.append((i, subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=_env(threads)), log))
     try:
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
                             "complete": table.complete, "failed_shards": [i for i, _, _ in failed],
                             "ended": time.strftime("%Y-%m-%dT%H:%M:%S%z")}) + "\n")
     if args.figures and table.rows:
-        from ganlab.sweep.figures import make_figures
+        from ganlab.plots.folders import make_figures
 
         for path in make_figures(out, log=lambda line: print(line, file=sys.stderr)):
             print(path)

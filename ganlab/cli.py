@@ -1,8 +1,10 @@
-"""The ``ganlab`` command: ``ganlab verify`` and ``ganlab train``.
+"""The ``ganlab`` command: ``ganlab verify``, ``ganlab train``, ``ganlab sweep run|merge`` and
+``ganlab figures``.
 
 ``train``'s flags are derived from the configuration dataclasses' fields (their metadata holds
 the help text and allowed values): a new method field, regulariser weight or runtime option gets
-its flag without editing this file. The parser is built when the command runs, never at import.
+its flag without editing this file; ``train --help`` shows them in groups. Booleans are spelled
+one way, ``--NAME`` / ``--no-NAME``. The parser is built when the command runs, never at import.
 
 Exit status (every subcommand; one line on stderr says why):
   0    done
@@ -19,24 +21,18 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import re
+import functools
 import sys
-import types
 import typing
 from pathlib import Path
 from typing import Any
 
-# the exit codes of every subcommand (the table above, and the README's Reliability section)
-EXIT_CLAIM_FAILED, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INCOMPLETE, EXIT_MACHINE, EXIT_INTERRUPTED = 1, 2, 3, 4, 5, 130
+from .coerce import CoercionError, from_text
+from .command_line import (  # noqa: F401  (the exit codes, re-exported: scripts and tests import them from here)
+    EXIT_BAD_INPUT, EXIT_CLAIM_FAILED, EXIT_DIVERGED, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_MACHINE, Parser,
+    boolean_flag, dispatch, error_exit)
+
 MAX_MEMBERS = 100_000  # refused before anything is built; the memory estimate refuses most runs below it
-# argparse reads "-1e-3" as an option unless told that such strings are numbers
-_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
-
-
-class _Parser(argparse.ArgumentParser):
-    def __init__(self, *a, **kw):
-        super().__init__(*a, **kw)
-        self._negative_number_matcher = _NUMBER
 
 
 def _version() -> str:
@@ -49,54 +45,16 @@ def _version() -> str:
 
 
 # -- flags from dataclass fields ---------------------------------------------------------------------
-def _bool(text: str) -> bool:
-    t = text.lower()
-    if t in ("1", "true", "yes", "on"):
-        return True
-    if t in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-
-
-def _optional_float(text: str) -> float | None:
-    return None if text.lower() in ("none", "off") else float(text)
-
-
-def _optional_int(text: str) -> int | None:
-    return None if text.lower() == "none" else int(text)
-
-
-def _names(text: str) -> tuple[str, ...]:
-    return tuple(v.strip() for v in text.split(",") if v.strip())
-
-
-def _pair(text: str) -> tuple[float, float]:
-    parts = [float(v) for v in text.split(",")]
-    if len(parts) != 2:
-        raise argparse.ArgumentTypeError(f"expected two numbers A,B, got {text!r}")
-    return parts[0], parts[1]
-
-
 def _converter(tp: Any):
-    """An argparse type for a dataclass field's annotation."""
-    origin = typing.get_origin(tp)
-    args = [a for a in typing.get_args(tp) if a is not type(None)]
-    if origin in (typing.Union, types.UnionType) and len(args) == 1:
-        inner = args[0]
-        return _optional_float if inner is float else _optional_int if inner is int else str
-    if tp is bool:
-        return _bool
-    if tp is int:
-        return int
-    if tp is float:
-        return float
-    if origin is tuple and args and args[0] is float:
-        return _pair
-    if origin is tuple and args and args[0] is int:
-        return lambda text: tuple(int(v) for v in text.split(",") if v.strip())
-    if origin is tuple:
-        return _names
-    return str
+    """An argparse type for a dataclass field's annotation (``coerce.from_text``, the one coercion)."""
+    def convert(text: str) -> Any:
+        try:
+            return from_text(text, tp)
+        except CoercionError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    convert.__name__ = getattr(tp, "__name__", "value")  # (argparse names it in "invalid ... value")
+    return convert
 
 
 def _flag_fields(cls) -> list[tuple[str, dataclasses.Field, Any]]:
@@ -110,15 +68,16 @@ def _flag_fields(cls) -> list[tuple[str, dataclasses.Field, Any]]:
     return out
 
 
-def _spec_fields() -> dict[str, tuple[dataclasses.Field, Any]]:
-    """Fields of every registered model spec, by name (for --g-NAME and --d-NAME)."""
+def _spec_fields() -> dict[str, tuple[dataclasses.Field, Any, bool]]:
+    """Fields of every registered model spec, by name (for --g-NAME and --d-NAME): (field, converter,
+    whether it is a boolean)."""
     from .models import MODELS
 
-    out: dict[str, tuple[dataclasses.Field, Any]] = {}
+    out: dict[str, tuple[dataclasses.Field, Any, bool]] = {}
     for kind in MODELS.values():
         hints = typing.get_type_hints(kind.spec)
         for f in dataclasses.fields(kind.spec):
-            out.setdefault(f.name, (f, _converter(hints[f.name])))
+            out.setdefault(f.name, (f, _converter(hints[f.name]), hints[f.name] is bool))
     return out
 
 
@@ -193,8 +152,10 @@ def _grid(specs: list[str] | None) -> dict[str, tuple[float, ...]]:
         if key in grid:
             raise ValueError(f"--grid {key} is given twice; list every value in one --grid {key}=V1,V2,...")
         try:
-            grid[key] = tuple(float(v) for v in values.split(","))
-        except ValueError:
+            if not all(v.strip() for v in values.split(",")):
+                raise CoercionError("an empty value")
+            grid[key] = from_text(values, tuple[float, ...])
+        except CoercionError:
             raise ValueError(f"--grid {spec!r}: expected FIELD=V1,V2,... with numbers") from None
     return grid
 
@@ -276,10 +237,7 @@ def _grid_size(grid: dict[str, tuple[float, ...]]) -> int:
 def build_runtime(args: argparse.Namespace):
     from .training.config import Runtime
 
-    over = _overrides(args, Runtime)
-    if args.no_progress:
-        over["progress"] = False
-    return Runtime(**over)
+    return Runtime(**_overrides(args, Runtime))
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -352,6 +310,26 @@ def _print_summary(summary: dict[str, Any], path: Path) -> None:
         print(f"  diverged: member {d['member']} (seed {d['seed']}) at step {d['step']}")
 
 
+# the help groups of ``train``'s flags; a field not named here goes to its class's group
+TRAIN_GROUPS = {
+    "run": "what to run and where: a preset, seeds, a grid, the output folder",
+    "method": "method (losses, update schedule, regularisers, optimizer, learning rates)",
+    "networks": "networks (G's input noise; --g-… / --d-… set a field of the generator's / discriminator's spec)",
+    "data": "data",
+    "evaluation": "evaluation (metrics during and after training)",
+    "runtime": "runtime (how it is computed; may change on resume)",
+}
+_FIELD_GROUP = {"dataset_size": "data", "fixed_generator": "data", "classes": "data", "data_dir": "data",
+                "noise_dim": "networks", "noise": "networks", "steps": "run",
+                "eval_every": "evaluation", "eval_samples": "evaluation", "final_samples": "evaluation",
+                "evaluators": "evaluation", "final_evaluators": "evaluation", "snapshots": "evaluation"}
+
+
+def _metavar(flag: str, f: dataclasses.Field) -> str:
+    choices = f.metadata.get("choices")
+    return "{" + ",".join(choices) + "}" if choices else flag.upper()
+
+
 def _add_train_flags(t: argparse.ArgumentParser) -> None:
     from .training.config import Runtime, TrainConfig
     from .training.methods import METHODS, MethodConfig, grid_fields
@@ -360,43 +338,97 @@ def _add_train_flags(t: argparse.ArgumentParser) -> None:
     from .theory.targets import TARGETS
 
     quick = make_preset("quick")
-    t.add_argument("--preset", choices=sorted(PRESETS), help="protocol to start from (default quick)")
-    t.add_argument("--target", choices=sorted([n for n in TARGETS if n != "mixture"] + list(DATASETS)),
-                   help=f"the data: a toy target or an image data set (default from the preset; quick: {quick.target})")
-    t.add_argument("--method", choices=sorted(METHODS), help="method of the quick preset (default nonsaturating)")
-    t.add_argument("--seeds", type=int, help=f"number of seeds, i.e. independent GANs (default from the preset; "
-                                             f"quick: {len(quick.seeds)})")
-    t.add_argument("--seed-start", type=int, default=0, help="first seed (default 0)")
-    t.add_argument("--out", help="new output folder (must not exist, or be empty)")
-    t.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last intact checkpoint; "
-                                                   "--steps may extend it")
-    t.add_argument("--no-progress", action="store_true", help="no progress bar")
-    t.add_argument("--grid", action="append", metavar="FIELD=V1,V2",
-                   help=f"train every seed at each value too (fields: {', '.join(grid_fields())}); one --grid "
-                        "per field")
-    groups = ((MethodConfig, quick.method, "from the preset; quick"), (TrainConfig, quick, "from the preset; quick"),
-              (Runtime, Runtime(), ""))
-    for cls, obj, where in groups:
+    g = {name: t.add_argument_group(title) for name, title in TRAIN_GROUPS.items()}
+    g["run"].add_argument("--preset", choices=sorted(PRESETS), help="protocol to start from (default quick)")
+    g["run"].add_argument("--seeds", type=int, help=f"number of seeds, i.e. independent GANs (default from the preset; "
+                                                    f"quick: {len(quick.seeds)})")
+    g["run"].add_argument("--seed-start", type=int, default=0, help="first seed (default 0)")
+    g["run"].add_argument("--grid", action="append", metavar="FIELD=V1,V2",
+                          help=f"train every seed at each value too (fields: {', '.join(grid_fields())}); one --grid "
+                               "per field")
+    g["run"].add_argument("--out", help="new output folder (must not exist, or be empty)")
+    g["run"].add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last intact checkpoint; "
+                                                          "--steps may extend it")
+    g["method"].add_argument("--method", choices=sorted(METHODS),
+                             help="method of the quick preset (default nonsaturating)")
+    g["data"].add_argument("--target", choices=sorted([n for n in TARGETS if n != "mixture"] + list(DATASETS)),
+                           help=f"the data: a toy target or an image data set (default from the preset; quick: "
+                                f"{quick.target})")
+    preset = "from the preset; quick"
+    for cls, obj, where, home in ((MethodConfig, quick.method, preset, "method"), (TrainConfig, quick, preset, "method"),
+                                  (Runtime, Runtime(), "", "runtime")):
+        hints = typing.get_type_hints(cls)
         for flag, f, conv in _flag_fields(cls):
-            if flag in ("target", "progress"):  # --target above; --no-progress
+            if flag == "target":  # above, with its choices
                 continue
+            group = g[_FIELD_GROUP.get(f.name, home)]
             default = getattr(obj, f.name)
-            t.add_argument("--" + flag.replace("_", "-"), dest="x_" + flag, type=conv, metavar=flag.upper(),
-                           default=argparse.SUPPRESS,
-                           help=_help(f, default, where))
-    for name, (f, conv) in _spec_fields().items():
+            if hints[f.name] is bool:
+                boolean_flag(group, "--" + flag.replace("_", "-"), dest="x_" + flag, default=argparse.SUPPRESS,
+                             help=_help(f, "on" if default else "off", where))
+                continue
+            group.add_argument("--" + flag.replace("_", "-"), dest="x_" + flag, type=conv,
+                               metavar=_metavar(flag, f), default=argparse.SUPPRESS, help=_help(f, default, where))
+    for name, (f, conv, is_bool) in _spec_fields().items():
         for prefix, role in (("g", "generator"), ("d", "discriminator")):
-            t.add_argument(f"--{prefix}-{name.replace('_', '-')}", dest=f"{prefix}_{name}", type=conv,
-                           metavar=name.upper(), help=f"the {role} net's {name.replace('_', ' ')} "
-                                                      f"(default from the preset; quick: "
-                                                      f"{_fmt_default(getattr(quick.generator, name, None))})")
+            default = getattr(quick.generator if prefix == "g" else quick.discriminator, name, None)
+            text = (f"the {role} net's {name.replace('_', ' ')} (default from the preset; quick: "
+                    f"{_fmt_default(('on' if default else 'off') if is_bool and default is not None else default)})")
+            add = (functools.partial(boolean_flag, g["networks"]) if is_bool
+                   else functools.partial(g["networks"].add_argument, type=conv, metavar=_metavar(name, f)))
+            add(f"--{prefix}-{name.replace('_', '-')}", dest=f"{prefix}_{name}", help=text)
+
+
+# -- figures ---------------------------------------------------------------------------------------------------
+def add_figures_parser(subparsers) -> argparse.ArgumentParser:
+    f = subparsers.add_parser(
+        "figures", help="draw the figures of a sweep or run folder (PNG, PDF, and an animated GIF)",
+        description="Final samples over the target density, modes captured and high-quality share per method "
+                    "(published values marked), metrics against the step, and snapshots and an animated GIF of "
+                    "one run, replayed from its config (one member retrained alone; checked against its final "
+                    "samples).")
+    f.add_argument("path", metavar="RUN_OR_SWEEP_DIR")
+    f.add_argument("--out", metavar="DIR", help="where the figures go (default RUN_OR_SWEEP_DIR/figures)")
+    f.add_argument("--cell", help="the sweep cell to replay (a folder name under cells/; default the first)")
+    f.add_argument("--seed", type=int, help="the seed to replay (default the run's first)")
+    f.add_argument("--frames", type=int, default=24, help="frames of the GIF (default 24)")
+    f.add_argument("--until", type=int, metavar="STEP", help="replay only up to STEP (long runs; default all)")
+    boolean_flag(f, "--replay", default=True,
+                 help="retrain one member for the snapshots and the GIF (default on; --no-replay skips them)")
+    f.set_defaults(func=figures_command)
+    return f
+
+
+def figures_command(args: argparse.Namespace) -> int:
+    import torch
+
+    from .plots.folders import FigureError, make_figures
+    from .sweep.folder import SweepFolderError
+    from .training.rundir import RunFolderError
+    from .validation import check_output_folder
+
+    torch.set_num_threads(1)
+    try:
+        if args.out is not None or Path(args.path).is_dir():  # before anything is loaded or retrained
+            check_output_folder(args.out if args.out is not None else str(Path(args.path) / "figures"), "--out")
+        if args.frames < 2:
+            raise ValueError(f"--frames must be at least 2, got {args.frames}")
+        if args.until is not None and args.until < 1:
+            raise ValueError(f"--until must be at least 1, got {args.until}")
+        paths = make_figures(args.path, args.out, cell=args.cell, seed=args.seed, frames=args.frames,
+                             until=args.until, replay_run=args.replay,
+                             log=lambda line: print(line, file=sys.stderr, flush=True))
+    except (FigureError, SweepFolderError, RunFolderError, ValueError, OSError) as e:
+        return error_exit(e)
+    for p in paths:
+        print(p)
+    return 0
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="ganlab", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(prog="ganlab", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"ganlab {_version()}")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
     v = sub.add_parser("verify", help="check every theory claim on named toy pairs")
     v.add_argument("--json", metavar="PATH", help="also write the rows as a JSON list")
     v.add_argument("--force", action="store_true", help="overwrite an existing --json file")
@@ -414,7 +446,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_train_flags(t)
     t.set_defaults(func=_train)
 
-    from .sweep.cli import add_figures_parser, add_sweep_parser
+    from .sweep.cli import add_sweep_parser
 
     add_sweep_parser(sub)
     add_figures_parser(sub)
@@ -422,26 +454,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return dispatch(_parser().parse_args(argv), argv)
+    from .sweep.cli import legacy_argv
 
-
-def dispatch(args: argparse.Namespace, argv: list[str] | None) -> int:
-    """Run the parsed command; a Ctrl-C that reaches here is one line and exit 130 (``argv`` None:
-    a real process, which ignores further signals while it exits)."""
-    try:
-        return args.func(args)
-    except KeyboardInterrupt:  # (train and sweep save their run first and say what was saved)
-        print(f"interrupted: ganlab {args.command} stopped", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    finally:
-        if argv is None:  # a process leaving: a late Ctrl-C must not become a traceback while it exits
-            import signal
-
-            try:
-                for s in (signal.SIGINT, signal.SIGTERM):
-                    signal.signal(s, signal.SIG_IGN)
-            except ValueError:  # (not the main thread: nothing to protect)
-                pass
+    return dispatch(_parser().parse_args(legacy_argv(sys.argv[1:] if argv is None else list(argv))), argv)
 
 
 if __name__ == "__main__":

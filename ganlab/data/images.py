@@ -5,7 +5,7 @@
   trains on the first 50,000 images, validation is images 50,000–50,999, test is the 10,000-image
   test split. Class labels: the digits.
 * ``mnist-test8k``: what this project's machines hold — the 10,000-image test split (in
-  ``../shared/data/mnist``, ``$GANLAB_MNIST_DIR`` or ``--data-dir``), cut by the seeded
+  ``--data-dir`` or ``$GANLAB_MNIST_DIR``), cut by the seeded
   permutation of ``ganlab.data.mnist.split_indices`` into 8,000 training, 1,000 validation and
   1,000 test images. Numbers from it are not the paper's protocol, and say so.
 * ``stacked-mnist`` / ``stacked-mnist-test8k``: Stacked MNIST (three digits as the three
@@ -20,7 +20,6 @@ Each source also carries what the image evaluators need: held-out validation and
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from pathlib import Path
 import torch
 
 from ..rng import Streams
-from .mnist import MNIST, load_mnist, shared_mnist_candidates, shared_mnist_dir, split_mnist
+from .mnist import ENV_VAR, MNIST, load_mnist, mnist_dir, split_mnist
 from .sources import TensorSource, _Epochs
 from .stacked import N_MODES, stacked_indices
 
@@ -58,10 +57,10 @@ def _mnist_dir(data_dir: str | None, need_train: bool) -> Path:
         raise ValueError("target 'mnist' needs MNIST's training split: give --data-dir DIR (the folder of the "
                          "*-ubyte.gz files, or a torchvision root); on machines with only the test split use "
                          "target 'mnist-test8k'")
-    found = shared_mnist_dir()
+    found = mnist_dir()
     if found is None:
-        raise ValueError("no MNIST test split found (looked in " + ", ".join(map(str, shared_mnist_candidates()))
-                         + "); give --data-dir DIR")
+        raise ValueError(f"no MNIST folder given: give --data-dir DIR (a folder holding t10k-*-ubyte.gz) or set "
+                         f"{ENV_VAR}")
     return found
 
 
@@ -129,26 +128,3 @@ DATASETS: dict[str, ImageDataset] = {
 def cache_dir() -> Path:
     """Where trained helpers (the digit classifier) are kept: $GANLAB_CACHE or ~/.cache/ganlab."""
     return Path(os.environ.get("GANLAB_CACHE", Path.home() / ".cache" / "ganlab"))
-
-
-def digit_classifier(digits: Digits, device: str | torch.device = "cpu"):
-    """The digit classifier trained on ``digits.train`` (``ganlab.metrics.images``), loaded from
-    the cache when one trained on the same files and settings is there, else trained (≈ 20 s CPU
-    for 8,000 images) and cached with its accuracy on ``digits.test``."""
-    from ..metrics.images import ClassifierConfig, accuracy, load_classifier, save_classifier, train_digit_classifier
-
-    config = ClassifierConfig()
-    key = hashlib.sha256(f"{digits.record}|{len(digits.train)}|{config}".encode()).hexdigest()[:16]
-    path = cache_dir() / f"digit-classifier-{key}.pt"
-    if path.is_file():
-        try:
-            return load_classifier(path, device)[0]
-        except ValueError:
-            pass  # damaged or from another version: train again
-    model = train_digit_classifier(digits.train.images, digits.train.labels, config)
-    acc = accuracy(model, digits.test.images, digits.test.labels)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    save_classifier(tmp, model, accuracy={"test": acc}, data=digits.record, config=config)
-    os.replace(tmp, path)
-    return model.to(device)

@@ -7,10 +7,11 @@ Where the files come from (``load_mnist(root, split)``):
 * torchvision's download (``download=True``) when the files are absent and torchvision imports:
   it writes them to ``ROOT/MNIST/raw/``. torchvision is imported only then, never at module
   import (on this project's CPU machines it does not import at all);
-* the test split shipped in ``../shared/data/mnist`` (``shared_mnist_dir()``; the environment
-  variable ``GANLAB_MNIST_DIR`` overrides it), the only MNIST on this project's machines, for
-  tests and CPU benchmarks; ``split_indices`` cuts it into train / validation / test =
-  8,000 / 1,000 / 1,000 by a seeded permutation.
+* the folder the user names: ``--data-dir``, else the environment variable ``GANLAB_MNIST_DIR``
+  (``mnist_dir``). Package code never searches the file system for it; tests and benchmarks
+  find the lab's shared copy of the test split themselves and pass it on. ``split_indices`` cuts
+  the test split into train / validation / test = 8,000 / 1,000 / 1,000 by a seeded
+  permutation, for machines that hold only it.
 
 Every file is checked before it is parsed: a ``.gz`` file against torchvision's published md5
 (``torchvision/datasets/mnist.py``, ``MNIST.resources``), an un-gzipped file against the sha256 of
@@ -96,28 +97,22 @@ class MNIST:
 
 
 # -- locating files --------------------------------------------------------------------------
-def shared_mnist_candidates() -> list[Path]:
-    """Where ``shared_mnist_dir`` looks, in order: ``$GANLAB_MNIST_DIR`` alone when it is set;
-    else ``shared/data/mnist`` in each ancestor of the repository root, nearest first (for the
-    main checkout that is ``../shared/data/mnist``; a git worktree one level deeper finds the same
-    folder one level up)."""
+def mnist_dir(data_dir: str | Path | None = None) -> Path | None:
+    """The MNIST folder the user named: ``data_dir`` (``--data-dir``), else ``$GANLAB_MNIST_DIR``;
+    None when neither is given."""
+    if data_dir is not None:
+        return Path(data_dir)
     env = os.environ.get(ENV_VAR)
-    if env:
-        return [Path(env)]
-    repo_root = Path(__file__).resolve().parents[2]
-    return [a / "shared" / "data" / "mnist" for a in repo_root.parents]
+    return Path(env) if env else None
 
 
-def shared_mnist_dir() -> Path | None:
-    """The directory of the shipped test split (see ``shared_mnist_candidates``), or ``None`` when
-    none holds both test files (tests skip then, naming the candidates)."""
-    for path in shared_mnist_candidates():
-        try:
-            _find_split_files(path, "test")
-        except MNISTFileError:
-            continue
-        return path
-    return None
+def has_split(root: str | Path, split: str = "test") -> bool:
+    """Whether ``root`` (or its torchvision layout) holds both files of ``split``."""
+    try:
+        _find_split_files(Path(root), split)
+    except MNISTFileError:
+        return False
+    return True
 
 
 def _candidate_dirs(root: Path) -> list[Path]:

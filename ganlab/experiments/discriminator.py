@@ -40,7 +40,7 @@ from ..theory.targets import GaussianMixture, make_target, mixture_1d
 from ..training.config import Runtime, TrainConfig
 from ..training.engine import Trainer
 from ..training.methods import MethodConfig
-from ..verify.pairs import drop_modes, shifted
+from ..theory.pairs import drop_modes, shifted
 from .common import SharedLogits, fresh, lr_decay, member_seeds, mixture_kwargs, pick, widened
 from .family import MixtureFamily
 

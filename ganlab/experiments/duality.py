@@ -25,7 +25,7 @@ import torch
 
 from ..theory.targets import GaussianMixture, make_target
 from ..training.methods import MethodConfig
-from ..verify.pairs import drop_modes, shifted
+from ..theory.pairs import drop_modes, shifted
 from .common import pick, widened
 from .critics import critic_estimates, gp_optimal_estimate_1d, mixture_points, train_critics
 

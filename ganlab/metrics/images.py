@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -39,6 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.images import Digits, cache_dir
 from ..data.stacked import CHANNELS, N_MODES, mode_ids
 from ..rng import check_seed, torch_generator
 from ..validation import check_int, check_positive
@@ -277,6 +279,27 @@ def load_classifier(path: str | Path, device: str | torch.device = "cpu") -> tup
         raise ValueError(f"classifier file {path} holds weights that do not fit {DigitClassifier.ARCH}: {e}") from e
     info = {k: v for k, v in blob.items() if k != "state_dict"}
     return model.to(device).eval(), info
+
+
+def digit_classifier(digits: "Digits", device: str | torch.device = "cpu"):
+    """The digit classifier trained on ``digits.train`` (a data set's digits, ``ganlab.data.images``),
+    loaded from the cache when one trained on the same files and settings is there, else trained (≈ 20 s CPU
+    for 8,000 images) and cached with its accuracy on ``digits.test``."""
+    config = ClassifierConfig()
+    key = hashlib.sha256(f"{digits.record}|{len(digits.train)}|{config}".encode()).hexdigest()[:16]
+    path = cache_dir() / f"digit-classifier-{key}.pt"
+    if path.is_file():
+        try:
+            return load_classifier(path, device)[0]
+        except ValueError:
+            pass  # damaged or from another version: train again
+    model = train_digit_classifier(digits.train.images, digits.train.labels, config)
+    acc = accuracy(model, digits.test.images, digits.test.labels)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    save_classifier(tmp, model, accuracy={"test": acc}, data=digits.record, config=config)
+    os.replace(tmp, path)
+    return model.to(device)
 
 
 def uniform_kl_moments(n: int, n_modes: int = N_MODES) -> tuple[float, float]:

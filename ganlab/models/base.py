@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import torch
 
+from ..coerce import fields_from_data
 from ..validation import check_choice
 
 Params = dict[str, torch.Tensor]
@@ -86,7 +87,7 @@ def spec_to_dict(spec: Any) -> dict[str, Any]:
 def spec_from_dict(d: dict[str, Any]) -> Any:
     d = dict(d)
     kind = check_choice("model kind", d.pop("kind", "mlp"), MODELS)
-    return MODELS[kind].spec(**d)
+    return MODELS[kind].spec(**fields_from_data(MODELS[kind].spec, d, kind, saved=True))
 
 
 def stack_members(per_member: list[Params]) -> Params:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import torch
@@ -86,14 +86,14 @@ class MLPSpec:
 
     width: int = 128
     depth: int = 2
-    activation: str = "relu"
+    activation: str = field(default="relu", metadata={"choices": tuple(ACTIVATIONS)})
     batch_norm: bool = False
     bias: bool = True
     maxout: int = 1
-    init: str = "pytorch"
+    init: str = field(default="pytorch", metadata={"choices": tuple(INITS)})
     init_scale: float = 1.0
     widths: tuple[int, ...] = ()
-    out_activation: str = "identity"
+    out_activation: str = field(default="identity", metadata={"choices": tuple(ACTIVATIONS)})
     input_scale: float = 1.0
 
     LATE_FIELDS: ClassVar[tuple[str, ...]] = ("input_scale",)  # see base.spec_to_dict

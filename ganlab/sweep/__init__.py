@@ -6,8 +6,7 @@ shards that never talk to each other and merged into one table beside published 
     execute.py    running one shard's cells (start, resume or skip each)
     table.py      the merge: one row per (target, method, grid point), mean ± s.e. with n
     published.py  published results as data, and the rule that flags ours outside their error bars
-    figures.py    the figures of a sweep or a run
-    cli.py        ``ganlab sweep`` and ``ganlab figures`` (``python -m ganlab.sweep`` until wired)
+    cli.py        ``ganlab sweep run|merge`` (the figures of a sweep or a run are ``ganlab.plots``)
 """
 
-EXIT_INCOMPLETE = 4  # exit status of a merge (or benchmark) whose table is not complete
+from ..command_line import EXIT_INCOMPLETE  # noqa: E402,F401  (a merge (or benchmark) whose table is not complete)

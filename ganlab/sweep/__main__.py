@@ -1,8 +1,9 @@
-"""``python -m ganlab.sweep sweep ...`` / ``python -m ganlab.sweep figures ...``: the same commands
-as ``ganlab sweep`` and ``ganlab figures`` (before or without the main CLI's wiring)."""
+"""``python -m ganlab.sweep run|merge ...``: ``ganlab sweep run|merge ...`` (an entry point, above
+every layer like ``ganlab.cli``; ``python -m ganlab.sweep sweep ...`` is accepted too)."""
 
 import sys
 
-from .cli import main
+from ..cli import main
 
-sys.exit(main())
+argv = sys.argv[1:]
+sys.exit(main(argv if argv[:1] == ["sweep"] else ["sweep", *argv]))

@@ -1,13 +1,14 @@
-"""``ganlab sweep`` and ``ganlab figures``: parsers the main CLI adds with ``add_sweep_parser`` and
-``add_figures_parser``; ``python -m ganlab.sweep`` runs them on their own.
+"""``ganlab sweep run|merge``: the parser the main CLI adds with ``add_sweep_parser``.
 
-    ganlab sweep CONFIG --out DIR [--shard I/N] [--steps N] [--threads N]   run a sweep (or shard I of N)
-    ganlab sweep CONFIG --out DIR --dry-run                     list the cells and their shards
+    ganlab sweep run CONFIG --out DIR [--shard I/N] [--steps N] [--threads N]   run a sweep (or shard I of N)
+    ganlab sweep run CONFIG --out DIR --dry-run                 list the cells and their shards
     ganlab sweep merge DIR                                      merge the cells into DIR/table.*
-    ganlab figures RUN_OR_SWEEP_DIR [--out FIGDIR]              draw the figures
 
-Exit status (``ganlab.cli``'s table): 0 done (merge: the table is complete); 1 a cell of this shard
-failed (e.g. its folder is in use); 2 bad input, one line naming it, before any work; 4 merge of an
+``ganlab sweep CONFIG ...`` (before the sub-commands) still runs a sweep, saying the new spelling
+in one line (``legacy_argv``).
+
+Exit status (``ganlab.command_line``'s table): 0 done (merge: the table is complete); 1 a cell of
+this shard failed (e.g. its folder is in use); 2 bad input, one line naming it, before any work; 4 merge of an
 incomplete sweep (the table is written, marked INCOMPLETE, and the missing, unfinished or damaged
 cells are listed, one line each); 5 the machine failed (disk full, out of memory, ...); 130
 interrupted (the current cell checkpointed; run the same command again to resume).
@@ -19,70 +20,65 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
-from ..cli import EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_MACHINE, dispatch
-from ..cli import EXIT_CLAIM_FAILED as EXIT_CELL_FAILED  # (1: something this command ran failed)
+from ..command_line import (EXIT_BAD_INPUT, EXIT_CELL_FAILED, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_MACHINE,
+                            boolean_flag, error_exit)
 
 DEFAULT_THREADS = 1  # one per shard: 2 one-thread processes beat 1 two-thread one here (measured-performance.md)
 
 
-def _err(text: Any) -> int:
-    """One line, always; a full disk or a lack of memory is the machine's failure, not bad input."""
-    print(f"error: {' '.join(str(text).split())}", file=sys.stderr)
-    if isinstance(text, MemoryError):
-        return EXIT_MACHINE
-    if isinstance(text, OSError):
-        from ..validation import MACHINE_ERRNOS
-
-        return EXIT_MACHINE if text.errno in MACHINE_ERRNOS else EXIT_BAD_INPUT
-    return EXIT_BAD_INPUT
+# -- sweep ---------------------------------------------------------------------------------------------------
+SUBCOMMANDS = ("run", "merge")
 
 
-# -- sweep -----------------------------------------------------------------------------------------------------
 def add_sweep_parser(subparsers) -> argparse.ArgumentParser:
     s = subparsers.add_parser(
         "sweep", help="run a sweep from a TOML file (or one shard of it), or merge one into a table",
-        description="Run the cells of a sweep (targets × methods, every seed of a cell in one batched run), "
-                    "or `ganlab sweep merge DIR` to merge a sweep folder's cells into table.md/.csv/.json. "
-                    "Shards never talk to each other: run `--shard 1/3`, `--shard 2/3`, `--shard 3/3` anywhere "
-                    "that sees DIR (GNU parallel, a job array), then merge.")
-    s.add_argument("config", metavar="CONFIG|merge", help="the sweep's TOML file, or the word merge")
-    s.add_argument("dir", nargs="?", metavar="DIR", help="(merge only) the sweep folder")
-    s.add_argument("--out", metavar="DIR", help="the sweep folder (created on first use; a rerun resumes it)")
-    s.add_argument("--shard", metavar="I/N", default="1/1",
+        description="`ganlab sweep run CONFIG --out DIR` runs the cells of a sweep (targets × methods, every seed "
+                    "of a cell in one batched run); `ganlab sweep merge DIR` merges a sweep folder's cells into "
+                    "table.md/.csv/.json. Shards never talk to each other: run `--shard 1/3`, `--shard 2/3`, "
+                    "`--shard 3/3` anywhere that sees DIR (GNU parallel, a job array), then merge.")
+    sub = s.add_subparsers(dest="sweep_command", required=True, metavar="{run,merge}")
+    r = sub.add_parser("run", help="run a sweep's cells (or one shard of them); a rerun resumes",
+                       description="Run the cells of a sweep from its TOML file, or shard I of N of them.")
+    r.add_argument("config", metavar="CONFIG", help="the sweep's TOML file")
+    r.add_argument("--out", metavar="DIR", help="the sweep folder (created on first use; a rerun resumes it)")
+    r.add_argument("--shard", metavar="I/N", default="1/1",
                    help="run only cells whose 0-based index k has k mod N = I − 1; I is 1-based, as job-array task "
                         "ids (default 1/1: every cell)")
-    s.add_argument("--steps", type=int, metavar="N",
+    r.add_argument("--steps", type=int, metavar="N",
                    help="every cell's budget, in place of the file's steps: stop a sweep early and raise it later "
                         "(a rerun with more steps extends every cell from its checkpoints; default: the file's)")
-    s.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+    r.add_argument("--threads", type=int, default=DEFAULT_THREADS,
                    help=f"torch threads of this process (default {DEFAULT_THREADS}: run one shard per core)")
-    s.add_argument("--device", default="cpu", help="cpu, cuda or cuda:<index> (default cpu)")
-    s.add_argument("--compile", choices=("true", "false"), default="false",
-                   help="torch.compile the networks and the random streams, as `ganlab train --compile` (default false)")
-    s.add_argument("--checkpoint-every", type=int, default=1000, metavar="STEPS",
+    r.add_argument("--device", default="cpu", help="cpu, cuda or cuda:<index> (default cpu)")
+    boolean_flag(r, "--compile", default=False,
+                 help="torch.compile the networks and the random streams, as `ganlab train --compile` (default off)")
+    r.add_argument("--checkpoint-every", type=int, default=1000, metavar="STEPS",
                    help="steps between a cell's checkpoints (default 1000)")
-    s.add_argument("--no-progress", action="store_true", help="no progress bars (default: bars on a terminal)")
-    s.add_argument("--dry-run", action="store_true", help="check the config and list the cells and their shards; "
+    boolean_flag(r, "--progress", default=None, help="progress bars (default: on a terminal)")
+    r.add_argument("--dry-run", action="store_true", help="check the config and list the cells and their shards; "
                                                           "write nothing")
-    s.set_defaults(func=sweep_command)
+    r.set_defaults(func=run_command)
+    m = sub.add_parser("merge", help="merge a sweep folder's cells into DIR/table.md, .csv and .json",
+                       description="Merge the finished cells of a sweep folder into one table (mean ± s.e. over "
+                                   "seeds beside the published numbers); an incomplete table is written, marked "
+                                   "INCOMPLETE, and exits 4.")
+    m.add_argument("dir", metavar="DIR", help="the sweep folder")
+    m.set_defaults(func=lambda args: merge_command(args.dir))
     return s
 
 
-def sweep_command(args: argparse.Namespace) -> int:
-    if args.config == "merge":
-        if args.dir is None:
-            return _err("sweep merge needs the sweep folder: ganlab sweep merge DIR")
-        given = [f for f, v in (("--out", args.out), ("--shard", args.shard != "1/1"), ("--steps", args.steps is not None),
-                                ("--dry-run", args.dry_run)) if v]
-        if given:
-            return _err(f"sweep merge takes only DIR; {given[0]} applies to running a sweep")
-        return merge_command(args.dir)
-    if args.dir is not None:
-        return _err(f"unexpected argument {args.dir!r}: run a sweep with `ganlab sweep CONFIG --out DIR`, merge it "
-                    "with `ganlab sweep merge DIR`")
-    return run_command(args)
+def legacy_argv(argv: list[str]) -> list[str]:
+    """``ganlab sweep CONFIG ...`` (the spelling before the sub-commands) as ``ganlab sweep run
+    CONFIG ...``, with one line saying so; any other argv unchanged."""
+    i = next((k for k, a in enumerate(argv) if not a.startswith("-")), None)
+    if i is None or argv[i] != "sweep" or i + 1 >= len(argv):
+        return argv
+    if argv[i + 1] in (*SUBCOMMANDS, "-h", "--help"):
+        return argv
+    print("note: `ganlab sweep CONFIG` is spelled `ganlab sweep run CONFIG` now", file=sys.stderr)
+    return [*argv[:i + 1], "run", *argv[i + 1:]]
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -99,8 +95,9 @@ def run_command(args: argparse.Namespace) -> int:
         spec = SweepSpec.from_toml(args.config)
         if args.steps is not None:
             spec = spec.with_steps(args.steps)
-        runtime = Runtime(device=args.device, dtype=spec.dtype, threads=args.threads, compile=args.compile == "true",
-                          progress=not args.no_progress and sys.stderr.isatty(), checkpoint_every=args.checkpoint_every)
+        progress = sys.stderr.isatty() if args.progress is None else args.progress
+        runtime = Runtime(device=args.device, dtype=spec.dtype, threads=args.threads, compile=args.compile,
+                          progress=progress, checkpoint_every=args.checkpoint_every)
         if args.dry_run:
             _print_cells(spec, shard)
             return 0
@@ -108,7 +105,7 @@ def run_command(args: argparse.Namespace) -> int:
         result = run_shard(spec, args.out, shard, runtime, command=sys.argv, config_text=Path(args.config).read_text(),
                            log=lambda line: print(line, file=sys.stderr, flush=True))
     except (ValueError, SweepFolderError, OSError, MemoryError) as e:
-        return _err(e)
+        return error_exit(e)
     except runs.MachineFailed as e:
         print(f"error: {e}; or rerun the same sweep command (shard {args.shard})", file=sys.stderr)
         return EXIT_MACHINE
@@ -145,7 +142,7 @@ def merge_command(path: str) -> int:
     try:
         table = merge(path)
     except (SweepFolderError, OSError, ValueError) as e:
-        return _err(e)
+        return error_exit(e)
     print(markdown(table))
     print(f"wrote {path}/table.md, table.csv, table.json", file=sys.stderr)
     if not table.complete:
@@ -154,61 +151,3 @@ def merge_command(path: str) -> int:
             print(line, file=sys.stderr)
         return EXIT_INCOMPLETE
     return 0
-
-
-# -- figures ---------------------------------------------------------------------------------------------------
-def add_figures_parser(subparsers) -> argparse.ArgumentParser:
-    f = subparsers.add_parser(
-        "figures", help="draw the figures of a sweep or run folder (PNG, PDF, and an animated GIF)",
-        description="Final samples over the target density, modes captured and high-quality share per method "
-                    "(published values marked), metrics against the step, and snapshots and an animated GIF of "
-                    "one run, replayed from its config (one member retrained alone; checked against its final "
-                    "samples).")
-    f.add_argument("path", metavar="RUN_OR_SWEEP_DIR")
-    f.add_argument("--out", metavar="DIR", help="where the figures go (default RUN_OR_SWEEP_DIR/figures)")
-    f.add_argument("--cell", help="the sweep cell to replay (a folder name under cells/; default the first)")
-    f.add_argument("--seed", type=int, help="the seed to replay (default the run's first)")
-    f.add_argument("--frames", type=int, default=24, help="frames of the GIF (default 24)")
-    f.add_argument("--until", type=int, metavar="STEP", help="replay only up to STEP (long runs; default all)")
-    f.add_argument("--no-replay", action="store_true", help="skip the snapshots and the GIF (no retraining)")
-    f.set_defaults(func=figures_command)
-    return f
-
-
-def figures_command(args: argparse.Namespace) -> int:
-    import torch
-
-    from ..training.rundir import RunFolderError
-    from ..validation import check_output_folder
-    from .figures import FigureError, make_figures
-    from .folder import SweepFolderError
-
-    torch.set_num_threads(1)
-    try:
-        if args.out is not None or Path(args.path).is_dir():  # before anything is loaded or retrained
-            check_output_folder(args.out if args.out is not None else str(Path(args.path) / "figures"), "--out")
-        if args.frames < 2:
-            raise ValueError(f"--frames must be at least 2, got {args.frames}")
-        if args.until is not None and args.until < 1:
-            raise ValueError(f"--until must be at least 1, got {args.until}")
-        paths = make_figures(args.path, args.out, cell=args.cell, seed=args.seed, frames=args.frames,
-                             until=args.until, replay_run=not args.no_replay,
-                             log=lambda line: print(line, file=sys.stderr, flush=True))
-    except (FigureError, SweepFolderError, RunFolderError, ValueError, OSError) as e:
-        return _err(e)
-    for p in paths:
-        print(p)
-    return 0
-
-
-# -- standalone ------------------------------------------------------------------------------------------------
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ganlab", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="command", required=True)
-    add_sweep_parser(sub)
-    add_figures_parser(sub)
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    return dispatch(parser().parse_args(argv), argv)

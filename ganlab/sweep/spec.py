@@ -40,13 +40,12 @@ import difflib
 import math
 import re
 import tomllib
-import types
 import typing
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..coerce import CoercionError, field_types, from_data
 from ..training.config import DTYPES, TrainConfig, check_models
 from ..training.methods import METHODS, MethodConfig, grid_fields
 from ..training.presets import PRESETS, make_preset, preset_takes
@@ -89,44 +88,13 @@ def _unknown(where: str, key: str, known: typing.Iterable[str]) -> SweepConfigEr
 
 
 # -- value types ---------------------------------------------------------------------------------------
-# scalar annotation → (what the message asks for, the check); bool is an int in Python, so excluded
-_SCALARS: dict[Any, tuple[str, Callable[[Any], bool]]] = {
-    bool: ("true or false", lambda v: isinstance(v, bool)),
-    int: ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
-    float: ("a number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
-    str: ("a string", lambda v: isinstance(v, str)),
-}
-
-
 def _coerce(where: str, key: str, value: Any, tp: Any) -> Any:
-    """``value`` checked against the field's annotation (scalars, tuples as lists, dicts as
-    tables, optionals with "none"); the dataclass's own checks then judge its range."""
-    args = [a for a in typing.get_args(tp) if a is not type(None)]
-    optional = typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in typing.get_args(tp)
-    if optional:
-        if isinstance(value, str) and value.lower() == "none":
-            return None
-        tp = args[0] if len(args) == 1 else Any
-    origin = typing.get_origin(tp)
-    if tp in _SCALARS:
-        wanted, ok = _SCALARS[tp]
-        converted = float(value) if tp is float and ok(value) else value
-    elif origin is tuple:
-        wanted, ok = "a list", lambda v: isinstance(v, list)
-        item = (typing.get_args(tp) or (Any,))[0]
-        converted = tuple(_coerce(where, f"{key}[{i}]", v, item) for i, v in enumerate(value)) if ok(value) else value
-    elif origin is dict or tp is dict:
-        wanted, ok, converted = "a table", lambda v: isinstance(v, dict), value
-    else:
-        return value
-    if not ok(value):
-        wanted += ' (or "none")' if optional else ""
-        raise SweepConfigError(f"{where}: {key} must be {wanted}, got {value!r}")
-    return converted
-
-
-def _field_types(cls) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    """``value`` checked against the field's annotation (``ganlab.coerce``, the one coercion of
+    outside values); the dataclass's own checks then judge its range."""
+    try:
+        return from_data(value, tp, f"{where}: {key}")
+    except CoercionError as e:
+        raise SweepConfigError(str(e)) from None
 
 
 # -- one variant -----------------------------------------------------------------------------------------
@@ -183,7 +151,7 @@ def _check_table(where: str, key: str, value: Any) -> dict[str, Any]:
 def _split_overrides(where: str, table: dict[str, Any]) -> tuple[dict, dict]:
     """Flat keys → (MethodConfig overrides, TrainConfig overrides), each value type-checked."""
     method_f, train_f = _method_fields(), _train_fields()
-    mtypes, ttypes = _field_types(MethodConfig), _field_types(TrainConfig)
+    mtypes, ttypes = field_types(MethodConfig), field_types(TrainConfig)
     method, train = {}, {}
     for key, value in table.items():
         if key in method_f:
@@ -197,7 +165,7 @@ def _split_overrides(where: str, table: dict[str, Any]) -> tuple[dict, dict]:
 
 def _spec_table(where: str, role: str, table: dict[str, Any], spec_cls) -> dict[str, Any]:
     fields = {f.name: f for f in dataclasses.fields(spec_cls)}
-    types_ = _field_types(spec_cls)
+    types_ = field_types(spec_cls)
     out = {}
     for key, value in table.items():
         if key not in fields:

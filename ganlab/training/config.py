@@ -25,6 +25,7 @@ from typing import Any
 
 import torch
 
+from ..coerce import fields_from_data
 from ..models import build_model, spec_from_dict, spec_to_dict
 from ..models.mlp import MLPSpec
 from ..rng import MAX_STEP, check_seed
@@ -226,16 +227,11 @@ class TrainConfig:
         method = dict(d["method"])
         for k, v in grid.items():
             method.setdefault(k, v[0])
-        if "betas" in method:
-            method["betas"] = tuple(method["betas"])
-        d["method"] = MethodConfig(**method)
+        d["method"] = MethodConfig(**fields_from_data(MethodConfig, method, "method", saved=True))
         d["generator"] = spec_from_dict(d["generator"])
         d["discriminator"] = spec_from_dict(d["discriminator"])
-        d["seeds"] = tuple(d["seeds"])
+        d = fields_from_data(cls, d, saved=True)  # (JSON lists back to tuples; numbers as saved)
         d["grid"] = grid
-        for key in ("evaluators", "final_evaluators", "eval_at"):
-            if key in d:
-                d[key] = tuple(d[key])
         unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise ValueError(f"unknown configuration fields: {', '.join(sorted(unknown))}")
@@ -329,7 +325,7 @@ class Runtime:
                           "process may use)")
     progress: bool = option(True, "show a progress bar")
     checkpoint_every: int = option(1000, "steps between checkpoints (also at the end and on Ctrl-C)")
-    data_dir: str | None = option(None, "directory of an image data set (e.g. MNIST's IDX files)")
+    data_dir: str | None = option(None, "directory of an image data set (e.g. MNIST's IDX files; none: $GANLAB_MNIST_DIR)")
     snapshots: int = option(0, "samples per member kept at every evaluation in snapshots/ (for figures)")
 
     def __post_init__(self) -> None:

@@ -75,7 +75,7 @@ def unrolled(target: str = "ring8", unroll: int = 5, seeds: tuple[int, ...] = tu
     The paper's appendix A describes a different protocol from this notebook's (ReLU nets, a
     one-layer D on its input / 4, gain 0.8, G's learning rate 1e-4, a radius-2 ring): that one does
     collapse — see ``metz_appendix``.
-    This preset itself (``ganlab sweep benchmarks/protocols/veegan.toml``, GAN rows: K = 0, simultaneous, 25,000
+    This preset itself (``ganlab sweep run benchmarks/protocols/veegan.toml``, GAN rows: K = 0, simultaneous, 25,000
     iterations, 5 seeds): ring 5.0 ± 1.8 modes, 5.4 ± 2.8 % high quality (VEEGAN: 1, 99.3 %); grid
     7.8 ± 1.6 modes, 3.1 ± 2.0 % (VEEGAN: 3.3, 0.5 %); D's loss, averaged between evaluations, between
     1.384 and 1.392 (log 4 = 1.386) from step 1,000 to 25,000, every seed, both targets. Its
@@ -129,7 +129,7 @@ def metz_appendix(target: str = "metz-ring8", unroll: int = 0, seeds: tuple[int,
     and gain and the update order do not decide it. The blobs are not on a mode (median distance to
     the nearest centre 0.3–0.7 in the scratch loop, 0.22–0.82 in ganlab's run below, i.e. 11–41
     standard deviations), so VEEGAN's 99.3 % high quality is not reproduced. This preset itself
-    (``ganlab sweep benchmarks/protocols/metz.toml``, GAN rows, 25,000 iterations, 5 seeds): ring
+    (``ganlab sweep run benchmarks/protocols/metz.toml``, GAN rows, 25,000 iterations, 5 seeds): ring
     0.6 ± 0.2 modes, 1.0 ± 0.5 % high quality, every seed one blob (per-axis std 0.07–0.23), D's
     loss 1.385–1.386 at the end (VEEGAN: 1 mode, 99.3 %); grid 3.4 ± 0.9 modes, 1.5 ± 0.3 %, samples
     spread over part of the grid (std 0.6–2.8; VEEGAN: 3.3, 0.5 %). Unrolled rows (K = 5,

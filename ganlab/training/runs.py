@@ -120,18 +120,32 @@ def saved_note(run: RunDir) -> str:
 
 # -- processes ------------------------------------------------------------------------------------------
 class Comm:
-    """The processes that train one run together (``torchrun`` sets WORLD_SIZE and RANK), or this
-    one alone. Members are split in contiguous blocks; process 0 gathers what the others computed
-    and is the only one that writes the run folder."""
+    """The processes that train one run together (``torchrun`` sets WORLD_SIZE, RANK and
+    LOCAL_RANK), or this one alone. Members are split in contiguous blocks; process 0 gathers what
+    the others computed and is the only one that writes the run folder.
+
+    On GPUs (``--device cuda``) the group is NCCL's: each process takes the GPU of its local rank
+    (``torch.cuda.set_device(LOCAL_RANK)`` before the group starts, so ``cuda`` means that GPU for
+    the networks and for the object collectives), and every tensor a collective sends lives on it
+    (NCCL refuses CPU tensors). On CPU it is gloo's, with CPU tensors."""
 
     def __init__(self, device: str = "cpu"):
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
+        self.device = torch.device("cpu")  # where this process's collectives' tensors live
         if self.world > 1:
             import torch.distributed as dist
 
+            cuda = device.startswith("cuda")
+            if cuda:
+                if device != "cuda":
+                    raise ValueError(f"--device {device} names one GPU for every process; under torchrun give "
+                                     "--device cuda and each process takes the GPU of its LOCAL_RANK")
+                local = int(os.environ.get("LOCAL_RANK", self.rank))
+                torch.cuda.set_device(local)
+                self.device = torch.device("cuda", local)
             if not dist.is_initialized():
-                dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+                dist.init_process_group("nccl" if cuda else "gloo")
             self.dist = dist
 
     @property
@@ -164,13 +178,13 @@ class Comm:
     def any(self, flag: bool) -> bool:
         if self.world == 1:
             return flag
-        t = torch.tensor([int(flag)])
+        t = torch.tensor([int(flag)], device=self.device)
         self.dist.all_reduce(t, op=self.dist.ReduceOp.MAX)
         return bool(t.item())
 
     def barrier(self) -> None:
         if self.world > 1:
-            self.dist.barrier()
+            self.dist.barrier(**({"device_ids": [self.device.index]} if self.device.type == "cuda" else {}))
 
     def close(self) -> None:
         """Leave the process group: a process that exits holding it can abort in gloo's threads

@@ -223,4 +223,4 @@ def to_json_records(results: Sequence[ClaimResult]) -> list[dict[str, Any]]:
 
 from . import exact  # noqa: E402,F401  (registers the exact claims)
 from . import trained  # noqa: E402,F401  (registers the trained claims)
-from .pairs import drop_modes, shifted, toy_pairs  # noqa: E402,F401  (the named pairs, re-exported)
+from ..theory.pairs import drop_modes, shifted, toy_pairs  # noqa: E402,F401  (the named pairs, re-exported)

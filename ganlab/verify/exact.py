@@ -51,7 +51,7 @@ from ..theory.quadrature import integrate_over_modes
 from ..theory.targets import TARGETS, isotropic_mixture, make_target, mixture_1d, ring
 from ..training import losses
 from . import ClaimResult, at_least, at_most, equal, register_claim
-from .pairs import DROPPED, RING_SHIFT, shifted, toy_pairs
+from ..theory.pairs import DROPPED, RING_SHIFT, shifted, toy_pairs
 
 LOG2 = math.log(2.0)
 EPS = float(np.finfo(np.float64).eps)

@@ -17,9 +17,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import cli_speed  # noqa: E402
 import plain_loop  # noqa: E402
 
-from ganlab.data.mnist import shared_mnist_dir  # noqa: E402
 from ganlab.models import build_model  # noqa: E402
 from ganlab.training.runs import data_shape  # noqa: E402
+from shared_data import shared_mnist_dir  # noqa: E402
 
 
 def _ganlab_counts(cfg) -> tuple[int, int]:

@@ -1,7 +1,7 @@
 """MNIST reading: known answers from the shipped test split, every layout, every bad file.
 
-Tests that need the shipped files skip, naming where they looked, when ``shared_mnist_dir()``
-finds none. Independent references: the md5 / sha256 in ``../shared/data/mnist/README.md`` and
+Tests that need the shipped files skip, naming where they looked, when ``shared_data`` (the
+tests' own finder) finds none. Independent references: the md5 / sha256 in ``../shared/data/mnist/README.md`` and
 torchvision's ``MNIST.resources``; the IDX bytes decoded here with ``struct`` rather than the
 module's reader; the first ten test labels (7 2 1 0 4 1 4 9 5 9) and the per-digit counts of the
 test split (980 1135 1032 1010 982 892 958 1028 974 1009) as published for MNIST.
@@ -27,21 +27,17 @@ from ganlab.data.mnist import (
     FILES,
     MNISTFileError,
     load_mnist,
+    has_split,
+    mnist_dir,
     read_idx,
-    shared_mnist_candidates,
-    shared_mnist_dir,
     split_indices,
     split_mnist,
     to_pixels,
 )
+from shared_data import not_found, shared_mnist_dir
 
 SHARED = shared_mnist_dir()
-needs_data = pytest.mark.skipif(
-    SHARED is None,
-    reason="MNIST test split not found; looked in "
-    + ", ".join(map(str, shared_mnist_candidates()))
-    + " (set GANLAB_MNIST_DIR to a folder holding t10k-*-ubyte.gz)",
-)
+needs_data = pytest.mark.skipif(SHARED is None, reason=not_found())
 README_MD5 = {  # ../shared/data/mnist/README.md
     "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
     "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
@@ -136,21 +132,21 @@ def test_every_layout_reads_the_same_tensors(tmp_path, test_split, layout):
     assert all(c.startswith(algo + ":") for c in got.files.values())
 
 
-def test_locator_honours_environment_variable(tmp_path, monkeypatch):
-    monkeypatch.setenv(mnist.ENV_VAR, str(tmp_path))
-    assert shared_mnist_candidates() == [tmp_path]
-    assert shared_mnist_dir() is None  # empty folder: nothing found, tests would skip
+def test_the_folder_comes_from_the_argument_else_the_environment_variable(tmp_path, monkeypatch):
+    """Package code never searches the file system for MNIST: the folder is --data-dir, else
+    $GANLAB_MNIST_DIR, else none (and a run on an MNIST target is refused naming both)."""
+    from ganlab.data.images import test8k_digits
+
+    monkeypatch.delenv(mnist.ENV_VAR, raising=False)
+    assert mnist_dir() is None and mnist_dir(tmp_path / "a") == tmp_path / "a"
+    with pytest.raises(ValueError, match="give --data-dir DIR .* or set GANLAB_MNIST_DIR"):
+        test8k_digits(None)
+    monkeypatch.setenv(mnist.ENV_VAR, str(tmp_path / "b"))
+    assert mnist_dir() == tmp_path / "b" and mnist_dir(str(tmp_path / "a")) == tmp_path / "a"
+    assert not has_split(tmp_path, "test")  # an empty folder holds no split
     if SHARED is not None:
         copy_test_files(tmp_path)
-        assert shared_mnist_dir() == tmp_path
-
-
-def test_locator_default_is_shared_data_mnist_above_the_repository(monkeypatch):
-    monkeypatch.delenv(mnist.ENV_VAR, raising=False)
-    repo = Path(mnist.__file__).resolve().parents[2]
-    cands = shared_mnist_candidates()
-    assert cands[0] == repo.parent / "shared" / "data" / "mnist"  # ../shared/data/mnist
-    assert all(c.parts[-3:] == ("shared", "data", "mnist") for c in cands)
+        assert has_split(tmp_path, "test") and not has_split(tmp_path, "train")
 
 
 # -- bad files ------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from ganlab.experiments.critics import train_critics
 from ganlab.experiments.discriminator import Settings, arms_1d, train_arms
 from ganlab.theory.targets import make_target, mixture_1d
 from ganlab.training.methods import MethodConfig
-from ganlab.verify.pairs import shifted
+from ganlab.theory.pairs import shifted
 
 
 def _tiny(decay_steps: int) -> Settings:

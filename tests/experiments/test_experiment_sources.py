@@ -18,7 +18,7 @@ from ganlab.theory.wasserstein import w1
 from ganlab.training.config import Runtime, TrainConfig
 from ganlab.training.engine import Trainer
 from ganlab.training.methods import MethodConfig
-from ganlab.verify.pairs import drop_modes, shifted
+from ganlab.theory.pairs import drop_modes, shifted
 
 F64 = Runtime(dtype="float64", progress=False)
 

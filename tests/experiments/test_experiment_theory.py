@@ -13,7 +13,7 @@ from ganlab.experiments import convergence, critics, discriminator, duality, max
 from ganlab.theory.divergences import kl_divergence
 from ganlab.theory.gan import gaussian_target, virtual_criterion_discrete
 from ganlab.theory.targets import make_target, mixture_1d
-from ganlab.verify.pairs import drop_modes, shifted
+from ganlab.theory.pairs import drop_modes, shifted
 
 
 # -- critics ------------------------------------------------------------------------------------------

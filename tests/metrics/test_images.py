@@ -25,7 +25,7 @@ import scipy.stats
 import torch
 from torch import nn
 
-from ganlab.data.mnist import load_mnist, shared_mnist_candidates, shared_mnist_dir, split_mnist
+from ganlab.data.mnist import load_mnist, split_mnist
 from ganlab.data.stacked import mode_ids, stacked_mnist
 from ganlab.metrics.images import (
     PACGAN_N_SAMPLES,
@@ -43,13 +43,10 @@ from ganlab.metrics.images import (
     train_digit_classifier,
     uniform_kl_moments,
 )
+from shared_data import not_found, shared_mnist_dir
 
 SHARED = shared_mnist_dir()
-needs_data = pytest.mark.skipif(
-    SHARED is None,
-    reason="MNIST test split not found; looked in " + ", ".join(map(str, shared_mnist_candidates()))
-    + " (set GANLAB_MNIST_DIR to a folder holding t10k-*-ubyte.gz)",
-)
+needs_data = pytest.mark.skipif(SHARED is None, reason=not_found())
 N_SD = 5.0  # acceptance band for simulated KL distributions, in sd
 
 

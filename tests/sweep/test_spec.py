@@ -2,7 +2,7 @@
 
 import pytest
 
-from ganlab.sweep.cli import main
+from ganlab.cli import main
 from ganlab.sweep.spec import Shard, SweepConfigError, SweepSpec, override_keys
 from ganlab.training.methods import grid_fields
 
@@ -187,7 +187,7 @@ def test_a_missing_config_file_is_named(tmp_path):
 ])
 def test_bad_sweep_command_line_is_one_line_and_writes_nothing(tmp_path, spec_file, capsys, argv, match):
     out = tmp_path / "out"
-    assert main(["sweep", str(spec_file()), "--out", str(out), *argv]) == 2
+    assert main(["sweep", "run", str(spec_file()), "--out", str(out), *argv]) == 2
     err = capsys.readouterr().err
     assert match in err and err.count("\n") == 1 and "Traceback" not in err
     assert not out.exists()
@@ -195,14 +195,14 @@ def test_bad_sweep_command_line_is_one_line_and_writes_nothing(tmp_path, spec_fi
 
 def test_bad_config_through_the_command_line_is_one_line(tmp_path, spec_file, capsys):
     bad = spec_file(BASE.replace('method = "nonsaturating"', 'method = "hinge"'))
-    assert main(["sweep", str(bad), "--out", str(tmp_path / "out")]) == 2
+    assert main(["sweep", "run", str(bad), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "unknown method 'hinge'" in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists()
 
 
 def test_dry_run_lists_cells_and_shards_and_writes_nothing(tmp_path, spec_file, capsys):
-    assert main(["sweep", str(spec_file()), "--out", str(tmp_path / "out"), "--shard", "2/3", "--dry-run"]) == 0
+    assert main(["sweep", "run", str(spec_file()), "--out", str(tmp_path / "out"), "--shard", "2/3", "--dry-run"]) == 0
     lines = capsys.readouterr().out.splitlines()[1:]
     assert [ln.startswith("*") for ln in lines] == [False, True, False, False]
     assert "shard 1/3" in lines[3] and not (tmp_path / "out").exists()

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganlab.sweep.cli import main
+from ganlab.cli import main
 from ganlab.sweep.folder import SWEEP_JSON
 
 from sweep_helpers import ROOT, spec_text
@@ -54,14 +54,14 @@ def whole(tmp_path_factory):
     cfg = d / "sweep.toml"
     cfg.write_text(spec_text())
     torch.set_num_threads(1)
-    assert main(["sweep", str(cfg), "--out", str(d / "out"), "--no-progress"]) == 0
+    assert main(["sweep", "run", str(cfg), "--out", str(d / "out"), "--no-progress"]) == 0
     return d / "out"
 
 
 def test_three_shards_merged_give_the_unsharded_table(whole, tmp_path, spec_file, capsys):
     cfg, out = spec_file(), tmp_path / "sharded"
     for i in (3, 1, 2):  # any order: shards never talk to each other
-        assert main(["sweep", str(cfg), "--out", str(out), "--shard", f"{i}/3", "--no-progress"]) == 0
+        assert main(["sweep", "run", str(cfg), "--out", str(out), "--shard", f"{i}/3", "--no-progress"]) == 0
     assert main(["sweep", "merge", str(out)]) == 0
     assert _tables(out) == _tables(whole)
     table = json.loads((whole / "table.json").read_text())
@@ -103,7 +103,7 @@ def test_rerunning_a_finished_sweep_skips_every_cell(whole, tmp_path, capsys):
     before = {p: p.read_bytes() for p in (out / "cells").rglob("*") if p.is_file() and p.name != ".lock"}
     cfg = tmp_path / "sweep.toml"
     cfg.write_text(spec_text())
-    assert main(["sweep", str(cfg), "--out", str(out), "--no-progress"]) == 0
+    assert main(["sweep", "run", str(cfg), "--out", str(out), "--no-progress"]) == 0
     assert capsys.readouterr().err.count("skipped") == 4
     after = {p: p.read_bytes() for p in before}
     assert after == before
@@ -111,7 +111,7 @@ def test_rerunning_a_finished_sweep_skips_every_cell(whole, tmp_path, capsys):
 
 def test_merge_of_an_incomplete_sweep_names_the_missing_cells_by_shard(tmp_path, spec_file, capsys):
     cfg, out = spec_file(), tmp_path / "part"
-    assert main(["sweep", str(cfg), "--out", str(out), "--shard", "2/3", "--no-progress"]) == 0
+    assert main(["sweep", "run", str(cfg), "--out", str(out), "--shard", "2/3", "--no-progress"]) == 0
     capsys.readouterr()
     assert main(["sweep", "merge", str(out)]) == 4
     captured = capsys.readouterr()
@@ -128,7 +128,7 @@ def test_merge_of_an_incomplete_sweep_names_the_missing_cells_by_shard(tmp_path,
 
 def _shard_process(cfg: Path, out: Path, *extra: str) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.Popen([sys.executable, "-m", "ganlab.sweep", "sweep", str(cfg), "--out", str(out), "--no-progress",
+    return subprocess.Popen([sys.executable, "-m", "ganlab", "sweep", "run", str(cfg), "--out", str(out), "--no-progress",
                              *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
 
 
@@ -150,13 +150,13 @@ def test_a_killed_shard_rerun_finishes_bit_identically(tmp_path, capsys):
         time.sleep(0.01)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
-    assert main(["sweep", str(cfg), "--out", str(whole), "--checkpoint-every", "50", "--no-progress"]) == 0
+    assert main(["sweep", "run", str(cfg), "--out", str(whole), "--checkpoint-every", "50", "--no-progress"]) == 0
     capsys.readouterr()
     assert main(["sweep", "merge", str(cut)]) == 4
     err = capsys.readouterr().err
     where = re.search(r"ring8__nonsaturating` \(nonsaturating on ring8\): unfinished at step ([\d,]+) of 200", err)
     assert where and int(where.group(1).replace(",", "")) >= 100, err  # its last checkpoint, not its start
-    assert main(["sweep", str(cfg), "--out", str(cut), "--checkpoint-every", "50", "--no-progress"]) == 0
+    assert main(["sweep", "run", str(cfg), "--out", str(cut), "--checkpoint-every", "50", "--no-progress"]) == 0
     assert "cell 0 ring8__nonsaturating: resuming at step" in capsys.readouterr().err
     for cell in sorted((whole / "cells").iterdir()):
         _same_run(cell, cut / "cells" / cell.name)
@@ -167,17 +167,17 @@ def test_a_cell_killed_while_its_folder_was_created_is_restarted(tmp_path, spec_
     """A kill between RunDir.create's mkdir and its config.json leaves checkpoints/ and .lock:
     the shard clears exactly that and starts the cell; anything more is refused, untouched."""
     cfg, out = spec_file(), tmp_path / "out"
-    assert main(["sweep", str(cfg), "--out", str(out), "--shard", "5/5", "--no-progress"]) == 0  # owns no cell
+    assert main(["sweep", "run", str(cfg), "--out", str(out), "--shard", "5/5", "--no-progress"]) == 0  # owns no cell
     stub = out / "cells" / "ring8__nonsaturating"
     (stub / "checkpoints").mkdir(parents=True)
     (stub / ".lock").write_text("123")
-    assert main(["sweep", str(cfg), "--out", str(out), "--shard", "1/5", "--no-progress"]) == 0
+    assert main(["sweep", "run", str(cfg), "--out", str(out), "--shard", "1/5", "--no-progress"]) == 0
     assert json.loads((stub / "summary.json").read_text())["status"] == "finished"
     junk = out / "cells" / "grid25__nonsaturating"
     (junk / "checkpoints").mkdir(parents=True)
     (junk / "mine.txt").write_text("keep")
     capsys.readouterr()
-    assert main(["sweep", str(cfg), "--out", str(out), "--shard", "2/5", "--no-progress"]) == 2
+    assert main(["sweep", "run", str(cfg), "--out", str(out), "--shard", "2/5", "--no-progress"]) == 2
     assert "is neither a run folder nor empty" in capsys.readouterr().err
     assert (junk / "mine.txt").read_text() == "keep"
 
@@ -225,7 +225,7 @@ def test_a_changed_spec_is_refused_in_an_existing_sweep_folder(whole, tmp_path, 
     cfg = tmp_path / "changed.toml"
     cfg.write_text(spec_text().replace("seeds = 2", "seeds = 3"))
     before = sorted(p.name for p in (out / "cells").iterdir())
-    assert main(["sweep", str(cfg), "--out", str(out), "--no-progress"]) == 2
+    assert main(["sweep", "run", str(cfg), "--out", str(out), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "holds another sweep (stored vs given:" in err and "seeds: [0, 1] vs [0, 1, 2]" in err
     assert sorted(p.name for p in (out / "cells").iterdir()) == before
@@ -235,7 +235,7 @@ def test_a_sweep_never_writes_into_a_foreign_folder(tmp_path, spec_file, capsys)
     out = tmp_path / "mine"
     out.mkdir()
     (out / "notes.txt").write_text("my notes")
-    assert main(["sweep", str(spec_file()), "--out", str(out)]) == 2
+    assert main(["sweep", "run", str(spec_file()), "--out", str(out)]) == 2
     assert "exists and is not a sweep folder" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == ["notes.txt"] and (out / "notes.txt").read_text() == "my notes"
 
@@ -244,32 +244,34 @@ def test_a_cell_in_use_is_reported_and_the_others_go_on(tmp_path, spec_file, cap
     from ganlab.training.rundir import RunDir
 
     cfg, out = spec_file(), tmp_path / "busy"
-    assert main(["sweep", str(cfg), "--out", str(out), "--shard", "2/2", "--no-progress"]) == 0
+    assert main(["sweep", "run", str(cfg), "--out", str(out), "--shard", "2/2", "--no-progress"]) == 0
     cell = out / "cells" / "grid25__nonsaturating"
     cfg_json = json.loads((cell / "summary.json").read_text())
     cfg_json["status"] = "running"  # make it look unfinished, then hold its lock
     (cell / "summary.json").write_text(json.dumps(cfg_json))
     capsys.readouterr()
     with RunDir.open(cell):
-        assert main(["sweep", str(cfg), "--out", str(out), "--shard", "2/2", "--no-progress"]) == 1
+        assert main(["sweep", "run", str(cfg), "--out", str(out), "--shard", "2/2", "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert "failed: grid25__nonsaturating: run folder" in err and "in use by another ganlab process" in err
     assert "cell 3 grid25__packed-m-2-nonsaturating: already finished, skipped" in err
 
 
 def test_merge_arguments_are_checked(tmp_path, capsys):
-    assert main(["sweep", "merge"]) == 2
-    assert "sweep merge needs the sweep folder" in capsys.readouterr().err
-    assert main(["sweep", "merge", str(tmp_path), "--shard", "1/2"]) == 2
-    assert "sweep merge takes only DIR; --shard applies to running a sweep" in capsys.readouterr().err
-    assert main(["sweep", "x.toml", str(tmp_path)]) == 2
-    assert "unexpected argument" in capsys.readouterr().err
+    """``sweep merge`` takes DIR alone and ``sweep run`` one CONFIG: anything else is refused by the
+    parser (exit 2, one usage line naming it)."""
+    for argv, says in ((["sweep", "merge"], "required: DIR"),
+                       (["sweep", "merge", str(tmp_path), "--shard", "1/2"], "unrecognized arguments: --shard"),
+                       (["sweep", "run", "x.toml", str(tmp_path)], f"unrecognized arguments: {tmp_path}")):
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+        assert e.value.code == 2 and says in capsys.readouterr().err, argv
 
 
 def test_a_grid_member_replayed_alone_reproduces_the_cell(whole):
     """figures.replay trains one member alone with its grid point's values; its final samples
     equal that member's in the batched cell (the engine's per-member independence)."""
-    from ganlab.sweep import figures
+    from ganlab.plots import folders as figures
 
     entry = figures._entry(whole / "cells" / "grid25__packed-m-2-nonsaturating")
     r = figures.replay(entry, member=3, frames=2)
@@ -280,7 +282,7 @@ def test_memory_is_checked_for_every_cell_before_any_training(tmp_path, spec_fil
     """The second variant cannot fit: refused with the memory estimate's one line before the
     first cell trains."""
     cfg = spec_file(spec_text().replace('method = "packed"', 'method = "packed"\nbatch_size = 100000000'))
-    assert main(["sweep", str(cfg), "--out", str(tmp_path / "out"), "--no-progress"]) == 2
+    assert main(["sweep", "run", str(cfg), "--out", str(tmp_path / "out"), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "needs more memory than there is" in err and err.count("\n") == 1
     assert not (tmp_path / "out" / "cells").exists()
@@ -299,7 +301,7 @@ def test_ctrl_c_checkpoints_the_cell_and_exits_130(tmp_path, spec_file, capsys):
         os.kill(os.getpid(), signal.SIGINT)
 
     threading.Thread(target=interrupt, daemon=True).start()
-    assert main(["sweep", str(cfg), "--out", str(out), "--checkpoint-every", "20", "--no-progress"]) == 130
+    assert main(["sweep", "run", str(cfg), "--out", str(out), "--checkpoint-every", "20", "--no-progress"]) == 130
     err = capsys.readouterr().err
     assert "interrupted at step" in err and "rerun the same command to resume (shard 1/1)" in err
     summary = json.loads((ckpts.parent / "summary.json").read_text())
@@ -324,7 +326,7 @@ def test_the_table_says_when_cells_were_trained_under_other_versions(whole, tmp_
 def test_the_replay_evaluates_at_the_runs_evaluation_steps(whole, monkeypatch):
     """A diverging member falls back to its weights at the last evaluation, so the replay must
     evaluate exactly when the run did (the steps in metrics.jsonl)."""
-    from ganlab.sweep import figures
+    from ganlab.plots import folders as figures
     from ganlab.training.engine import Trainer
 
     seen = []
@@ -342,13 +344,13 @@ def test_a_cell_whose_every_seed_diverged_is_a_result_not_a_failure(tmp_path, sp
     text = spec_text().replace('targets = ["ring8", "grid25"]', 'targets = ["ring8"]').replace(
         'method = "nonsaturating"', 'method = "nonsaturating"\nlr_d = 1e30\nlr_g = 1e30')
     cfg, out = spec_file(text), tmp_path / "out"
-    assert main(["sweep", str(cfg), "--out", str(out), "--no-progress"]) == 0
+    assert main(["sweep", "run", str(cfg), "--out", str(out), "--no-progress"]) == 0
     err = capsys.readouterr().err
     assert "every member diverged" in err and "1 all diverged" in err
     row = json.loads((out / "table.json").read_text())["rows"][0]
     assert (row["method"], row["n"], row["n_diverged"], row["metrics"]) == ("nonsaturating", 0, 2, {})
     assert "| ring8 | nonsaturating |  | 30 | 0 | 2 | — | — | — | — |" in (out / "table.md").read_text()
-    assert main(["sweep", str(cfg), "--out", str(out), "--no-progress"]) == 0
+    assert main(["sweep", "run", str(cfg), "--out", str(out), "--no-progress"]) == 0
     assert "cell 0 ring8__nonsaturating: already all diverged, skipped" in capsys.readouterr().err
 
 
@@ -380,7 +382,7 @@ def test_merge_names_each_damaged_cell_summary_and_never_calls_it_finished(whole
         ["grid25__packed-m-2-nonsaturating"] * 2
     cfg = tmp_path / "sweep.toml"
     cfg.write_text(spec_text())
-    assert main(["sweep", str(cfg), "--out", str(out), "--no-progress"]) == 0
+    assert main(["sweep", "run", str(cfg), "--out", str(out), "--no-progress"]) == 0
     assert _tables(out) == _tables(whole)
 
 
@@ -398,7 +400,7 @@ def test_a_full_disk_in_a_sweep_is_exit_5_with_one_error_line(tmp_path, spec_fil
 
     monkeypatch.setattr(rundir.RunDir, "save_checkpoint", save)
     out = tmp_path / "full"
-    assert main(["sweep", str(spec_file()), "--out", str(out), "--no-progress", "--checkpoint-every", "10"]) == 5
+    assert main(["sweep", "run", str(spec_file()), "--out", str(out), "--no-progress", "--checkpoint-every", "10"]) == 5
     errors = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:")]
     assert len(errors) == 1 and "No space left on device" in errors[0], errors
     assert "the checkpoint at step 10 in " in errors[0] and "ring8__nonsaturating is intact" in errors[0]
@@ -411,10 +413,10 @@ def test_a_sweep_stopped_at_a_budget_and_extended_equals_the_whole_sweep(whole, 
     checkpoint and ends bit-identical to the sweep run to 30 in one go; sweep.json keeps both budgets
     and the table is the whole sweep's."""
     cfg, out = spec_file(), tmp_path / "grown"
-    assert main(["sweep", str(cfg), "--out", str(out), "--steps", "10", "--no-progress"]) == 0
+    assert main(["sweep", "run", str(cfg), "--out", str(out), "--steps", "10", "--no-progress"]) == 0
     record = json.loads((out / SWEEP_JSON).read_text())
     assert record["spec"]["steps"] == 10 and {c["steps"] for c in record["cells"]} == {10}
-    assert main(["sweep", str(cfg), "--out", str(out), "--steps", "30", "--no-progress"]) == 0
+    assert main(["sweep", "run", str(cfg), "--out", str(out), "--steps", "30", "--no-progress"]) == 0
     record = json.loads((out / SWEEP_JSON).read_text())
     assert [b["steps"] for b in record["budgets"]] == [10, 30]
     for cell in (whole / "cells").iterdir():
@@ -426,7 +428,7 @@ def test_a_budget_below_what_a_cell_reached_is_refused(whole, tmp_path, spec_fil
     out = tmp_path / "copy"
     shutil.copytree(whole, out)
     before = (out / SWEEP_JSON).read_text()
-    assert main(["sweep", str(spec_file()), "--out", str(out), "--steps", "20", "--no-progress"]) == 2
+    assert main(["sweep", "run", str(spec_file()), "--out", str(out), "--steps", "20", "--no-progress"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "has reached step 30: a budget of 20 steps would discard its training" in err
     assert (out / SWEEP_JSON).read_text() == before
@@ -434,12 +436,12 @@ def test_a_budget_below_what_a_cell_reached_is_refused(whole, tmp_path, spec_fil
 
 def test_a_budget_needs_every_variant_to_take_the_sweeps_steps(spec_file, tmp_path, capsys):
     cfg = spec_file(spec_text().replace('compare = ["lin2018:GAN"]', 'compare = ["lin2018:GAN"]\nsteps = 20'))
-    assert main(["sweep", str(cfg), "--out", str(tmp_path / "o"), "--steps", "10", "--no-progress"]) == 2
+    assert main(["sweep", "run", str(cfg), "--out", str(tmp_path / "o"), "--steps", "10", "--no-progress"]) == 2
     assert "[[methods]] #1 (nonsaturating) sets its own steps" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 
 @pytest.mark.parametrize("steps", ["0", "-3"])
 def test_a_bad_budget_is_one_line(spec_file, tmp_path, capsys, steps):
-    assert main(["sweep", str(spec_file()), "--out", str(tmp_path / "o"), "--steps", steps, "--no-progress"]) == 2
+    assert main(["sweep", "run", str(spec_file()), "--out", str(tmp_path / "o"), "--steps", steps, "--no-progress"]) == 2
     assert f"steps must be an integer >= 1, got {steps}" in capsys.readouterr().err

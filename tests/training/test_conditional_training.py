@@ -15,13 +15,13 @@ import dataclasses
 import pytest
 import torch
 
-from ganlab.data.mnist import shared_mnist_dir
 from ganlab.models.conv import DCGANSpec
 from ganlab.training.config import Runtime
 from ganlab.training.engine import Trainer
 from ganlab.training.methods import make_method
 from ganlab.training.presets import PRESETS
 from helpers import F32, small
+from shared_data import shared_mnist_dir
 
 STEPS = 300
 
@@ -49,7 +49,8 @@ def test_conditional_dcgan_digits_are_classified_as_their_labels():
     """mnist-cdcgan with width 8, hidden 64, z ∈ R³², Adam 1e-3, 300 steps of batch 64 (≈ 35 s of
     one CPU thread): the classifier reads 83 % of 500 samples (50 per digit) as their label at
     seed 0 (72 % at 200 steps, 13 % at 100); chance is 10 %."""
-    from ganlab.data.images import digit_classifier, test8k_digits
+    from ganlab.data.images import test8k_digits
+    from ganlab.metrics.images import digit_classifier
     from ganlab.metrics.images import classify_digits
 
     data_dir = str(shared_mnist_dir())

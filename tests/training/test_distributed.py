@@ -72,3 +72,86 @@ def test_more_processes_than_members_is_refused(tmp_path):
     assert done.returncode != 0
     assert "1 member(s) cannot be split over 2 processes" in done.stdout + done.stderr
     assert not out.exists()
+
+
+# -- the collectives' devices, checked on CPU with a recording process group -------------------------------
+class _Group:
+    """Stands in for torch.distributed: records the backend, the order of events, and the device of
+    every tensor a collective is given (an NCCL group refuses CPU tensors)."""
+
+    ReduceOp = torch.distributed.ReduceOp
+
+    def __init__(self):
+        self.events: list[tuple] = []
+        self.started = False
+
+    def is_initialized(self):
+        return self.started
+
+    def init_process_group(self, backend, **kw):
+        self.started = True
+        self.events.append(("init", backend))
+
+    def all_reduce(self, t, op=None):
+        self.events.append(("all_reduce", getattr(t, "asked_device", t.device)))
+
+    def barrier(self, device_ids=None):
+        self.events.append(("barrier", device_ids))
+
+    def gather_object(self, obj, out, dst=0):
+        self.events.append(("gather_object",))
+
+    def broadcast_object_list(self, box, src=0):
+        self.events.append(("broadcast_object_list",))
+
+
+def _comm(monkeypatch, device, rank=1, local_rank=1):
+    """A Comm of rank ``rank`` (local rank ``local_rank``) of two, on the recording group; a tensor
+    asked for on a GPU is made on the CPU (there is none here) and carries the device it was asked
+    for, which the group records."""
+    import torch.distributed as dist
+
+    from ganlab.training import runs
+
+    group = _Group()
+    for name in ("is_initialized", "init_process_group", "all_reduce", "barrier", "gather_object",
+                 "broadcast_object_list"):
+        monkeypatch.setattr(dist, name, getattr(group, name))
+    monkeypatch.setattr(torch.cuda, "set_device", lambda i: group.events.append(("set_device", i)))
+    real_tensor = torch.tensor
+
+    def tensor(data, *, device=None, **kw):
+        if device is not None and torch.device(device).type == "cuda":  # no GPU: keep the device asked for
+            t = real_tensor(data, **kw)
+            t.asked_device = torch.device(device)
+            return t
+        return real_tensor(data, device=device, **kw)
+
+    monkeypatch.setattr(torch, "tensor", tensor)
+    for k, v in (("WORLD_SIZE", "2"), ("RANK", str(rank)), ("LOCAL_RANK", str(local_rank))):
+        monkeypatch.setenv(k, v)
+    return runs.Comm(device), group
+
+
+def test_on_gpus_each_process_takes_its_local_gpu_before_the_nccl_group_starts(monkeypatch):
+    comm, group = _comm(monkeypatch, "cuda", rank=3, local_rank=1)  # (rank 3 of a second node: GPU 1)
+    assert group.events == [("set_device", 1), ("init", "nccl")]
+    assert comm.device == torch.device("cuda", 1)
+    group.events.clear()
+    comm.any(True)
+    comm.barrier()
+    assert group.events == [("all_reduce", torch.device("cuda", 1)), ("barrier", [1])]
+
+
+def test_on_cpu_the_gloo_group_gets_cpu_tensors_and_no_gpu_is_touched(monkeypatch):
+    comm, group = _comm(monkeypatch, "cpu")
+    assert group.events == [("init", "gloo")] and comm.device == torch.device("cpu")
+    group.events.clear()
+    assert comm.any(False) is False
+    comm.barrier()
+    assert group.events == [("all_reduce", torch.device("cpu")), ("barrier", None)]
+
+
+def test_one_named_gpu_for_every_process_is_refused(monkeypatch):
+    with pytest.raises(ValueError, match="--device cuda:0 names one GPU for every process"):
+        _comm(monkeypatch, "cuda:0")

@@ -8,10 +8,9 @@ import pytest
 import torch
 
 from ganlab.cli import main
-from ganlab.data.mnist import shared_mnist_candidates, shared_mnist_dir
+from shared_data import not_found, shared_mnist_dir
 
-pytestmark = pytest.mark.skipif(shared_mnist_dir() is None, reason="no MNIST test split in " + ", ".join(
-    map(str, shared_mnist_candidates())))
+pytestmark = pytest.mark.skipif(shared_mnist_dir() is None, reason=not_found())
 
 TINY_CONV = ["--g-width", "4", "--d-width", "4", "--g-hidden", "16", "--d-hidden", "16"]
 TINY = ["--steps", "6", "--eval-every", "3", "--eval-samples", "16", "--final-samples", "24", "--batch", "8",
@@ -69,7 +68,7 @@ def test_ganlab_figures_draws_an_image_run(tmp_path):
     """`ganlab figures RUN` on an image run: the final-sample grid, one row of samples per
     evaluation (--snapshots) and the loss curves, each as PNG and PDF; the grid holds the run's own
     pixels (tile puts sample k at row k // 10, column k % 10, rescaled from (−1, 1) to [0, 1])."""
-    from ganlab.sweep.image_figures import tile
+    from ganlab.plots.images import tile
 
     out = tmp_path / "run"
     assert main(["train", "--preset", "mnist-mlp", *TINY, "--g-widths", "16,32", "--d-widths", "16",

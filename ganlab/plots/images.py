@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..training.rundir import METRICS_JSONL, SAMPLES, SNAPSHOTS
+from .canvas import figure, save
 
 GRID_SIDE = 10  # a 10 × 10 grid of final samples
 
@@ -47,10 +48,8 @@ def _show(ax, img: np.ndarray) -> None:
 
 
 def samples_grid(run: Path, out: Path, label: str, member: int = 0) -> list[Path]:
-    from .figures import _figure, save
-
     x = np.load(run / SAMPLES)["samples"][member, :GRID_SIDE * GRID_SIDE]
-    fig = _figure(6.0, 6.4)
+    fig = figure(6.0, 6.4)
     ax = fig.add_subplot()
     _show(ax, tile(x, GRID_SIDE))
     ax.set_title(f"{label}: final samples (member {member})", fontsize=9)
@@ -59,8 +58,6 @@ def samples_grid(run: Path, out: Path, label: str, member: int = 0) -> list[Path
 
 def snapshots_grid(run: Path, out: Path, label: str, member: int = 0) -> list[Path]:
     """One row per evaluation step; [] when the run kept no snapshots."""
-    from .figures import _figure, save
-
     files = sorted((run / SNAPSHOTS).glob("step_*.npz"))
     if not files:
         return []
@@ -69,7 +66,7 @@ def snapshots_grid(run: Path, out: Path, label: str, member: int = 0) -> list[Pa
         with np.load(f) as z:  # each file read once
             rows.append((int(z["step"]), z["samples"][member]))
     k = min(r[1].shape[0] for r in rows)
-    fig = _figure(0.45 * k + 1.2, 0.5 * len(rows) + 0.6)
+    fig = figure(0.45 * k + 1.2, 0.5 * len(rows) + 0.6)
     axes = fig.subplots(len(rows), 1, squeeze=False)[:, 0]
     for ax, (step, x) in zip(axes, rows):
         _show(ax, tile(x[:k], k))
@@ -79,11 +76,9 @@ def snapshots_grid(run: Path, out: Path, label: str, member: int = 0) -> list[Pa
 
 
 def curves(run: Path, out: Path, label: str) -> list[Path]:
-    from .figures import _figure, save
-
     rows = [json.loads(line) for line in (run / METRICS_JSONL).read_text().splitlines() if line.strip()]
     keys = [k for k in ("d_loss", "g_loss", "modes_captured", "reverse_kl") if any(k in r for r in rows)]
-    fig = _figure(3.2 * len(keys), 2.8)
+    fig = figure(3.2 * len(keys), 2.8)
     axes = fig.subplots(1, len(keys), squeeze=False)[0]
     for ax, key in zip(axes, keys):
         for m in sorted({r["member"] for r in rows}):

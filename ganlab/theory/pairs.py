@@ -1,4 +1,6 @@
-"""The named toy pairs (p_data, p_g) that ``ganlab verify`` checks theory on."""
+"""The named toy pairs (p_data, p_g) that ``ganlab verify`` checks theory on, and the transforms
+that make them (a mixture shifted, a mixture without some modes); experiments build their pairs
+with the same transforms."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ..theory.targets import GaussianMixture, grid, mixture_1d, ring
+from .targets import GaussianMixture, grid, mixture_1d, ring
 
 RING_SHIFT = 0.02  # two mode stds of ring8: modes overlap partly, so JSD is strictly inside (0, log 2)
 DROPPED = (0, 6, 12, 18, 24)  # the diagonal of the 5 × 5 grid

@@ -33,9 +33,7 @@ import torch
 from ..training.config import Runtime, TrainConfig
 from ..training.rundir import CONFIG, METRICS_JSONL, SAMPLES, SUMMARY, read_json
 from ..theory.targets import make_target
-
-FORMATS = ("png", "pdf")
-
+from .canvas import figure, save
 
 class FigureError(RuntimeError):
     """A figure that cannot be drawn from what the folder holds (the message says why)."""
@@ -95,8 +93,8 @@ def _entry(path: Path, label: str | None = None, target: str | None = None, comp
 
 def load(path: str | Path) -> Source:
     """Read a sweep folder (finished cells only) or a finished run folder."""
-    from .folder import SWEEP_JSON, SweepFolder
-    from .table import _rows, gather
+    from ..sweep.folder import SWEEP_JSON, SweepFolder
+    from ..sweep.table import _rows, gather
 
     p = Path(path)
     if (p / SWEEP_JSON).is_file():
@@ -114,7 +112,7 @@ def load(path: str | Path) -> Source:
             raise FigureError(f"{str(p)!r}: the run has not finished (no {SAMPLES}); finish it with "
                               f"`ganlab train --resume {p}`")
         e = _entry(p)
-        from .folder import summary_problem
+        from ..sweep.folder import summary_problem
 
         status = e.summary.get("status") if isinstance(e.summary, dict) else None
         why = summary_problem(e.summary, {"n_members": len(e.header["identity"]["members"]),
@@ -133,25 +131,6 @@ def load(path: str | Path) -> Source:
 
 
 # -- drawing helpers ---------------------------------------------------------------------------------------
-def _figure(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def save(fig, out: Path, name: str) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for fmt in FORMATS:
-        path = out / f"{name}.{fmt}"
-        fig.savefig(path, dpi=130 if fmt == "png" else None)
-        paths.append(path)
-    return paths
-
-
 def extent(target) -> tuple[float, float, float, float]:
     """A square box around the target's modes with a margin of a quarter of its span."""
     c = target.centres.numpy()
@@ -230,12 +209,12 @@ def _member_metrics(e: Entry, member: int) -> str:
 
 
 # -- the figures ---------------------------------------------------------------------------------------------
-def samples_figure(src: Source, out: Path, seed_index: int = 0) -> list[Path]:
+def samplesfigure(src: Source, out: Path, seed_index: int = 0) -> list[Path]:
     """Final samples of one seed per cell over the target density: a row per method, a column
     per target."""
     by = {(e.label, e.target): e for e in src.entries}
     labels = [lab for lab in src.labels if any(k[0] == lab for k in by)]
-    fig = _figure(1.9 * len(src.targets) + 1.2, 1.9 * len(labels) + 0.4)
+    fig = figure(1.9 * len(src.targets) + 1.2, 1.9 * len(labels) + 0.4)
     axes = fig.subplots(len(labels), len(src.targets), squeeze=False)
     for j, t in enumerate(src.targets):
         for i, lab in enumerate(labels):
@@ -256,9 +235,9 @@ def samples_figure(src: Source, out: Path, seed_index: int = 0) -> list[Path]:
     return save(fig, out, "samples")
 
 
-def coverage_figure(src: Source, out: Path) -> list[Path]:
+def coveragefigure(src: Source, out: Path) -> list[Path]:
     """Modes captured and high-quality share per method (mean ± s.e.), with published values."""
-    fig = _figure(max(5.0, 0.55 * len(src.labels) + 2.5) * 2, 2.6 * len(src.targets) + 0.6)
+    fig = figure(max(5.0, 0.55 * len(src.labels) + 2.5) * 2, 2.6 * len(src.targets) + 0.6)
     axes = fig.subplots(len(src.targets), 2, squeeze=False)
     markers = ["D", "s", "^", "v", "P"]
     for i, t in enumerate(src.targets):
@@ -346,14 +325,14 @@ def _series(e: Entry) -> list[tuple[str, list[dict[str, Any]]]]:
              [r for r in rows if tuple(r.get(k) for k in keys) == pt]) for pt in points]
 
 
-def curves_figure(src: Source, out: Path) -> list[Path]:
+def curvesfigure(src: Source, out: Path) -> list[Path]:
     """Modes captured, and W1 where the run evaluated it during training, against the step:
     mean ± s.e. over live seeds, one line per method and grid point."""
     series = {id(e): _series(e) for e in src.entries}
     keys = [("modes_captured", "modes captured")]
     if any(r.get("w1") is not None for e in src.entries for _, rows in series[id(e)] for r in rows):
         keys.append(("w1", "W1 to target"))
-    fig = _figure(4.2 * len(keys) + 1.8, 2.8 * len(src.targets) + 0.4)
+    fig = figure(4.2 * len(keys) + 1.8, 2.8 * len(src.targets) + 0.4)
     axes = fig.subplots(len(src.targets), len(keys), squeeze=False)
     for i, t in enumerate(src.targets):
         for j, (key, title) in enumerate(keys):
@@ -456,12 +435,12 @@ def _replay_note(r: Replay) -> str:
     return f"replay DIFFERS from the run's final samples (max |Δ| {r.max_gap:.3g}): other versions or device"
 
 
-def snapshots_figure(r: Replay, out: Path, panels: int = 6) -> list[Path]:
+def snapshotsfigure(r: Replay, out: Path, panels: int = 6) -> list[Path]:
     """Samples at ``panels`` steps through the replayed run, and below them its modes captured
     and W1 to the target at every recorded step."""
     bg = r.entry.background
     pick = sorted({round(k * (len(r.steps) - 1) / (panels - 1)) for k in range(panels)})
-    fig = _figure(1.9 * len(pick) + 0.3, 4.4)
+    fig = figure(1.9 * len(pick) + 0.3, 4.4)
     gs = fig.add_gridspec(2, len(pick), height_ratios=[1.0, 0.75])
     for col, k in enumerate(pick):
         x = r.frames[k]
@@ -495,7 +474,7 @@ def training_gif(r: Replay, out: Path, fps: int = 6) -> Path:
     from matplotlib.animation import PillowWriter
 
     bg = r.entry.background
-    fig = _figure(3.4, 3.6)
+    fig = figure(3.4, 3.6)
     ax = fig.subplots()
     draw_density(ax, bg)  # once: only the samples and the title change between frames
     dots = ax.scatter([], [], s=1.5, c="#1f4e9a", alpha=0.5, linewidths=0)
@@ -523,7 +502,7 @@ def make_figures(path: str | Path, out: str | Path | None = None, *, cell: str |
     """Every figure of a sweep or run folder into ``out`` (default: PATH/figures)."""
     src = load(path)
     if len(src.entries) == 1 and src.targets[0] in _image_datasets():  # an image run: grids and curves
-        from .image_figures import image_figures
+        from .images import image_figures
 
         e = src.entries[0]
         return image_figures(e.path, Path(out) if out is not None else src.path / "figures", e.label)
@@ -533,13 +512,13 @@ def make_figures(path: str | Path, out: str | Path | None = None, *, cell: str |
     elif cell is not None or seed is not None:
         raise FigureError("--cell and --seed choose the replayed run; they do nothing without the replay")
     out = Path(out) if out is not None else src.path / "figures"
-    written = samples_figure(src, out) + coverage_figure(src, out) + curves_figure(src, out)
+    written = samplesfigure(src, out) + coveragefigure(src, out) + curvesfigure(src, out)
     if replay_run:
         log(f"replaying {entry.label} on {entry.target}, seed {entry.header['identity']['members'][member]['seed']}, "
             "for the snapshots (retrains one member)")
         r = replay(entry, member=member, frames=frames, until=until)
         log(_replay_note(r))
-        written += snapshots_figure(r, out)
+        written += snapshotsfigure(r, out)
         written.append(training_gif(r, out))
     return written
 

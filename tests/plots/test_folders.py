@@ -4,15 +4,16 @@ replay reproduces the run it claims to, and what cannot be drawn is refused in o
 import json
 import shutil
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from ganlab.sweep import figures
-from ganlab.sweep.cli import main
+from ganlab.plots import folders as figures
+from ganlab.cli import main
 
-from sweep_helpers import TINY
+TINY = Path(__file__).resolve().parents[2] / "benchmarks" / "protocols" / "tiny.toml"
 
 NAMES = ("samples", "coverage", "curves", "snapshots")
 
@@ -24,7 +25,7 @@ def tiny(tmp_path_factory):
 
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("tiny") / "sweep"
-    assert main(["sweep", str(TINY), "--out", str(out), "--no-progress"]) == 0
+    assert main(["sweep", "run", str(TINY), "--out", str(out), "--no-progress"]) == 0
     return out
 
 
@@ -118,7 +119,7 @@ def test_figures_of_a_folder_that_holds_nothing_to_draw(tiny, tmp_path, capsys):
     ("{tmp}/file/figures", "is a file, not a folder"),
 ])
 def test_an_unwritable_figures_folder_is_refused_before_any_work(tiny, tmp_path, capsys, monkeypatch, where, match):
-    from ganlab.sweep import figures
+    from ganlab.plots import folders as figures
 
     (tmp_path / "file").write_text("x")
     monkeypatch.setattr(figures, "make_figures", lambda *a, **kw: pytest.fail("worked before refusing"))
