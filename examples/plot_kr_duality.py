@@ -22,7 +22,7 @@ r = duality_experiment(seed=0, budget="short")
 # %%
 # Gradient-penalty critics: the estimate per seed against W1 and against W1 + the penalty's bias
 # (known in 1-D; in 2-D the bias is not known in closed form and the row compares with W1). In 1-D
-# the penalty (|f′| − 1)² is a double well in the slope: a critic that starts with the wrong sign
+# the penalty :math:`(|f'| - 1)^2` is a double well in the slope: a critic that starts with the wrong sign
 # can stay there, near −W1 — the claims check the seeds' spread, not each seed.
 for name, pair in r.gp.items():
     est = ", ".join(f"{e:.3f}" for e, _ in pair.estimates)

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from docutils import nodes
-from docutils.parsers.rst import directives
-from docutils.statemachine import StringList
+from docutils.parsers.rst import Parser as RstParser
+from docutils.utils import new_document
 from sphinx.util.docutils import SphinxDirective
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,6 +105,20 @@ def _list_table(header: list[str], rows: list[list[str]], widths: str | None = N
     return lines
 
 
+def parse_rst(directive: SphinxDirective, lines: list[str]) -> list[nodes.Node]:
+    """``lines`` parsed as reStructuredText whatever the page's own markup (a MyST page's nested
+    parse would read them as Markdown), with their labels registered in the page (as MyST's
+    eval-rst does)."""
+    document = directive.state.document
+    sub = new_document(document["source"], document.settings)
+    sub.reporter = document.reporter
+    RstParser().parse("\n".join(lines), sub)
+    for node in sub.findall(nodes.target):
+        if node["names"]:
+            document.note_explicit_target(node, node)
+    return list(sub.children)
+
+
 class _RstDirective(SphinxDirective):
     def rst(self) -> list[str]:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -114,13 +128,11 @@ class _RstDirective(SphinxDirective):
             lines = self.rst()
         except (ValueError, KeyError, ImportError, AttributeError) as e:
             raise self.error(f"{self.name}: {e}") from None
-        container = nodes.container()
-        self.state.nested_parse(StringList(lines, source=self.get_source_info()[0]), self.content_offset, container)
-        return container.children
+        return parse_rst(self, lines)
 
 
 def _claim_doc(claim: Any) -> str:
-    return _first_line(claim.fn).replace("|", "\\|")
+    return _escape_inline(_first_line(claim.fn))
 
 
 class ClaimsDirective(_RstDirective):
@@ -149,6 +161,31 @@ class ClaimsDirective(_RstDirective):
             else _list_table(["claim", "kind", "checked by", "what it checks"], rows, "20 8 30 42")
 
 
+def _value(v: Any) -> str:
+    if callable(v) and hasattr(v, "__name__"):
+        return v.__name__
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_value(x)}" for k, x in v.items()) + "}"
+    return repr(v)
+
+
+def _describe(entry: Any) -> str:
+    """A registry entry in one line: a config's fields off their defaults, a lambda's body, or the
+    first paragraph of its docstring."""
+    if dataclasses.is_dataclass(entry) and not isinstance(entry, type):
+        fields = dataclasses.fields(entry)
+        if all(f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING  # type: ignore[misc]
+               for f in fields):
+            changed = [f"{f.name}={getattr(entry, f.name)!r}" for f in fields
+                       if f.default is not dataclasses.MISSING and getattr(entry, f.name) != f.default]
+            return "``" + ", ".join(changed) + "``" if changed else "the defaults"
+        return "``" + ", ".join(f"{f.name}={_value(getattr(entry, f.name))}" for f in fields) + "``"
+    if getattr(entry, "__name__", "") == "<lambda>":
+        body = re.search(r"lambda[^:]*:\s*(.*?),?\s*$", inspect.getsource(entry).strip())
+        return f"``{body.group(1)}``" if body else ""
+    return _first_line(entry)
+
+
 class RegistryDirective(_RstDirective):
     required_arguments = 1
 
@@ -161,12 +198,7 @@ class RegistryDirective(_RstDirective):
         for name, entry in _registry(path).items():
             qual = _qualname(entry)
             where = f":py:obj:`{qual}`" if qual else "—"
-            if dataclasses.is_dataclass(entry) and not isinstance(entry, type):
-                changed = [f"{f.name}={getattr(entry, f.name)!r}" for f in dataclasses.fields(entry)
-                           if getattr(entry, f.name) != f.default]
-                what = "``" + ", ".join(changed) + "``" if changed else "the defaults"
-            else:
-                what = _first_line(entry).replace("|", "\\|") or "—"
+            what = _escape_inline(_describe(entry)) or "—"
             rows.append([f"``{name}``", where, what])
         return [f"``{path}`` ({len(rows)} entries):", "", *_list_table(["name", "defined by", "what it is"], rows, "18 32 50")]
 
@@ -186,7 +218,7 @@ class FieldsDirective(_RstDirective):
                 default = "(required)"
             if len(default) > 40:
                 default = default[:37] + "..."
-            help_ = f.metadata.get("help", "").replace("|", "\\|")
+            help_ = _escape_inline(f.metadata.get("help", ""))
             choices = f.metadata.get("choices")
             if choices:
                 help_ += " (" + ", ".join(f"``{c}``" for c in choices) + ")"
@@ -241,7 +273,7 @@ def exit_codes() -> list[tuple[str, str]]:
 
 class ExitCodesDirective(_RstDirective):
     def rst(self) -> list[str]:
-        rows = [[f"``{c}``", m.replace("|", "\\|")] for c, m in exit_codes()]
+        rows = [[f"``{c}``", _escape_inline(m)] for c, m in exit_codes()]
         return _list_table(["exit status", "meaning"], rows, "15 85")
 
 
@@ -255,15 +287,12 @@ class TestDirective(SphinxDirective):
         file = ROOT / path
         if not file.is_file() or not name:
             raise self.error(f"ganlab-test: no test file {path!r} (or no ::name)")
-        lines = StringList([
+        return parse_rst(self, [
             f".. literalinclude:: /{Path('..') / path}",
             f"   :pyobject: {name}",
             f"   :caption: ``{path}::{name}``",
             "",
-        ], source=self.get_source_info()[0])
-        container = nodes.container(classes=["ganlab-test"])
-        self.state.nested_parse(lines, self.content_offset, container)
-        return container.children
+        ])
 
 
 # -- docstrings written as plain prose, read as reStructuredText -------------------------------------
