@@ -31,7 +31,10 @@ from typing import Any
 from docutils import nodes
 from docutils.parsers.rst import Parser as RstParser
 from docutils.utils import new_document
+from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
+
+logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,6 +63,7 @@ REGISTRIES = {
     "evaluators": "ganlab.training.evaluators.EVALUATORS",
     "models": "ganlab.models.MODELS",
     "experiments": "ganlab.experiments.EXPERIMENTS",
+    "datasets": "ganlab.data.images.DATASETS",
 }
 
 
@@ -148,6 +152,8 @@ class ClaimsDirective(_RstDirective):
         for n in names:
             if n not in claims:
                 raise ValueError(f"no claim {n!r} is registered (ganlab.verify.CLAIMS)")
+        if not full:  # remembered: every claim must be on some page (``_check_every_claim_has_a_page``)
+            _pages(self.env).setdefault(self.env.docname, set()).update(names)
         rows = []
         for n in names:
             c = claims[n]
@@ -156,9 +162,12 @@ class ClaimsDirective(_RstDirective):
                 rows.append([f".. _claim-{n.replace('_', '-')}:\n\n       ``{n}``", c.kind, fn, _claim_doc(c)])
             else:
                 rows.append([f":ref:`{n} <claim-{n.replace('_', '-')}>`", c.kind, fn, _claim_doc(c)])
-        run = "``ganlab verify`` runs them all; ``ganlab verify --kind exact`` the exact ones."
-        return _list_table(["claim", "kind", "checked by", "what it checks"], rows, "20 8 30 42") + ["", run] if full \
-            else _list_table(["claim", "kind", "checked by", "what it checks"], rows, "20 8 30 42")
+        table = _list_table(["claim", "kind", "checked by", "what it checks"], rows, "20 8 30 42")
+        if not full:
+            return table
+        return [".. py:data:: ganlab.verify.CLAIMS", "",
+                f"   The registered claims: {len(rows)}, read from the code at build time.", "", *table, "",
+                "``ganlab verify`` runs them all; ``ganlab verify --kind exact`` the exact ones."]
 
 
 def _value(v: Any) -> str:
@@ -200,7 +209,9 @@ class RegistryDirective(_RstDirective):
             where = f":py:obj:`{qual}`" if qual else "—"
             what = _escape_inline(_describe(entry)) or "—"
             rows.append([f"``{name}``", where, what])
-        return [f"``{path}`` ({len(rows)} entries):", "", *_list_table(["name", "defined by", "what it is"], rows, "18 32 50")]
+        # the registry's own entry in the index (autodoc leaves module data without a doc comment out)
+        return [f".. py:data:: {path}", "", f"   The registry: {len(rows)} entries, read from the code at build time.", "",
+                *_list_table(["name", "defined by", "what it is"], rows, "18 32 50")]
 
 
 class FieldsDirective(_RstDirective):
@@ -295,6 +306,34 @@ class TestDirective(SphinxDirective):
         ])
 
 
+def _pages(env) -> dict[str, set[str]]:
+    """docname → the claims its ``ganlab-claims`` lists name."""
+    if not hasattr(env, "ganlab_claim_pages"):
+        env.ganlab_claim_pages = {}
+    return env.ganlab_claim_pages
+
+
+def _purge(app, env, docname) -> None:
+    _pages(env).pop(docname, None)
+
+
+def _merge(app, env, docnames, other) -> None:
+    _pages(env).update({d: c for d, c in _pages(other).items() if d in docnames})
+
+
+def unpaged_claims(pages: dict[str, set[str]]) -> list[str]:
+    """Registered claims that no page lists (each should have its theory page)."""
+    listed = set().union(*pages.values()) if pages else set()
+    return [n for n in _claims() if n not in listed]
+
+
+def _check_every_claim_has_a_page(app, env) -> None:
+    missing = unpaged_claims(_pages(env))
+    if missing:
+        logger.warning("claims registered in ganlab.verify.CLAIMS but on no page's ganlab-claims list: %s",
+                       ", ".join(missing))
+
+
 # -- docstrings written as plain prose, read as reStructuredText -------------------------------------
 # The package's docstrings are prose for a terminal (``help()``): formulas with * and |x|, file
 # trees and formulas indented under a sentence. Rather than rewrite them for Sphinx, autodoc reads
@@ -380,6 +419,9 @@ def _process_docstring(app, what, name, obj, options, lines: list[str]) -> None:
 
 def setup(app):
     app.connect("autodoc-process-docstring", _process_docstring)
+    app.connect("env-purge-doc", _purge)
+    app.connect("env-merge-info", _merge)
+    app.connect("env-check-consistency", _check_every_claim_has_a_page)
     app.add_role("ganlab-count", count_role)
     app.add_directive("ganlab-claims", ClaimsDirective)
     app.add_directive("ganlab-registry", RegistryDirective)
