@@ -26,7 +26,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
-# the exit codes of every subcommand (the table above, and the README's Reliability section)
+# the exit codes of every subcommand (the table above; docs/guide/exit_codes.md shows it)
 EXIT_CLAIM_FAILED, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INCOMPLETE, EXIT_MACHINE, EXIT_INTERRUPTED = 1, 2, 3, 4, 5, 130
 MAX_MEMBERS = 100_000  # refused before anything is built; the memory estimate refuses most runs below it
 # argparse reads "-1e-3" as an option unless told that such strings are numbers
