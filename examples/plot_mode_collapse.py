@@ -46,7 +46,7 @@ for row, (label, (samples, metrics)) in zip(axes, runs.items()):
         x = samples[seed].numpy()
         ax.plot(x[:, 0], x[:, 1], ".", ms=1, alpha=0.4)
         ax.plot(centres[:, 0], centres[:, 1], "r+", ms=8)
-        ax.set_title(f"{label}, seed {seed}: {metrics[seed].modes_captured} modes", fontsize=8)
+        ax.set_title(f"{label}\nseed {seed}: {metrics[seed].modes_captured} of 8 modes", fontsize=8)
         ax.set_xlim(-1.6, 1.6)
         ax.set_ylim(-1.6, 1.6)
         ax.set_aspect("equal")
