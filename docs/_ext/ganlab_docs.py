@@ -3,7 +3,8 @@
 Counts, registries, flags and exit codes are read from the package when the docs are built, never
 copied by hand, so a claim, preset or flag added or renamed shows up (or breaks the build) at once:
 
-* ``:ganlab-count:`claims``` — a count (see ``COUNTS``), e.g. "29";
+* ``:ganlab-count:`claims``` — a count: ``claims``, ``claims-exact``, ``claims-trained`` or the
+  entries of a registry (``REGISTRIES``);
 * ``.. ganlab-claims::`` — the table of every ``ganlab verify`` claim with an anchor per claim
   (``claim-<name>``), its kind and the function that checks it; with names as arguments, only
   those (each must be registered) and links to the full table's anchors;
@@ -15,6 +16,10 @@ copied by hand, so a claim, preset or flag added or renamed shows up (or breaks 
 * ``.. ganlab-exit-codes::`` — the exit-status table of ``ganlab --help`` (``ganlab.cli``);
 * ``.. ganlab-test:: tests/theory/test_gan.py::test_name`` — the test's source, inline (a test
   that moves or is renamed fails the build).
+
+A registered claim that no page's ``ganlab-claims`` list names is a warning (so an error under
+``-W``): every claim has its page. And the package's docstrings, prose written for ``help()``, are
+made valid reStructuredText on their way into autodoc (``rst_safe``).
 """
 
 from __future__ import annotations
