@@ -1,7 +1,7 @@
 """Running a configuration to the end: evaluation, checkpoints, resumption, interruption and the
 final summary, in a run folder (``rundir.RunDir``), in one process or several (torchrun).
 
-Guarantees (each checked by a test named in the README's Reliability section):
+Guarantees (each checked by a test named in docs/guide/reliability.md):
 * resume after a kill at any moment ends bit-identical to an uninterrupted run (CPU);
 * a run extended with more ``steps`` equals the longer run trained in one go;
 * a damaged latest checkpoint is skipped with a warning, the previous one used;
