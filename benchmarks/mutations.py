@@ -157,7 +157,7 @@ SLIPS += [
     Slip("weight clipping not applied", "ganlab/training/regularisers.py",
          "torch.minimum(torch.maximum(p, -c), c, out=p)", "pass",
          (E + "test_engine.py::test_weight_clipping_bounds_every_critic_parameter_per_member", REF)),
-    Slip("packing: slots taken from consecutive rows", "ganlab/training/engine.py",
+    Slip("packing: slots taken from consecutive rows", "ganlab/training/packing.py",
          "return x.view(n, m, rows // m, *shape).transpose(1, 2).reshape(n, rows // m, m * shape[0], *shape[1:])",
          "return x.view(n, rows // m, m, *shape).reshape(n, rows // m, m * shape[0], *shape[1:])",
          (REF,)),

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..training.config import DTYPES, TrainConfig, check_models
+from ..training.config import DTYPES, TrainConfig
 from ..training.methods import METHODS, MethodConfig, grid_fields
 from ..training.presets import PRESETS, make_preset, preset_takes
 from ..theory.targets import TARGETS, make_target
@@ -347,11 +347,10 @@ class SweepSpec:
     def _config(self, v: Variant, target: str) -> TrainConfig:
         try:
             cfg = v.config(target, self.seeds, self.steps)
+            from ..training.assembly import assemble
             from ..training.evaluators import check_evaluators
-            from ..training.runs import data_shape
 
-            check_models(cfg, data_shape(cfg))
-            check_evaluators(cfg)
+            check_evaluators(cfg, assemble(cfg).target)  # assembling checks the nets fit the data
         except (ValueError, TypeError) as e:
             raise SweepConfigError(f"{self.source}: {v.where} on target {target!r}: {e}") from None
         return cfg

@@ -27,18 +27,13 @@ from typing import Any
 
 import torch
 
-from ..data.sources import TargetSource, make_source
-from ..models import Params, build_model
+from ..models import Params
 from ..rng import Streams
-from ..theory.targets import TARGETS, make_target
+from .assembly import Assembly, assemble
 from .config import Runtime, TrainConfig
 from .evaluators import EvalContext, run_evaluators
-from .losses import LOSSES
-from .lr_schedules import from_method
 from .methods import grid_fields
-from .optim import OPTIMIZERS, BatchedOptimizer
-from .regularisers import active_regularisers
-from .schedules import SCHEDULES, draws_per_step
+from .optim import BatchedOptimizer
 
 
 GENERATE_CHUNK = 2500  # rows per generator call when sampling for evaluation
@@ -65,11 +60,11 @@ class Trainer:
     """Holds the batched state of a run and advances it one step at a time."""
 
     def __init__(self, cfg: TrainConfig, runtime: Runtime | None = None, *, source: Any = None,
-                 fake_source: Any = None, members: list[int] | None = None):
+                 fake_source: Any = None, members: list[int] | None = None, parts: Assembly | None = None):
         """``members``: the indices (into ``cfg.members()``) this trainer holds — all by default;
-        a process of a multi-process run holds its share (``runs.Comm``). ``fake_source``: a data
-        source that stands in for G as ``cfg.fixed_generator`` does (which it overrides), e.g. a
-        different known p_g per member; G is then not built."""
+        a process of a multi-process run holds its share (``runs.Comm``). ``source`` and
+        ``fake_source`` go to ``assemble`` (a fake source stands in for G, which is then not built);
+        ``parts``: ``assemble``'s result when the caller has it already (then those two are unused)."""
         self.cfg, self.rt = cfg, runtime or Runtime()
         self.device = torch.device(self.rt.device)
         self.dtype = self.rt.param_dtype
@@ -80,35 +75,28 @@ class Trainer:
         self.seeds = [mb.seed for mb in self.members]
         self.n = len(self.members)
         self.streams = Streams(self.seeds, self.device, compiled=self.rt.compile)
-        self.target = make_target(cfg.target, **cfg.target_kwargs) if cfg.target in TARGETS else None
-        self.source = source if source is not None else self._make_source()
-        self.source.draws_per_step = draws_per_step(m)
+        parts = parts or assemble(cfg, self.rt, source=source, fake_source=fake_source)
+        self.parts = parts
+        self.target, self.packing = parts.target, parts.packing
+        self.source = parts.source
+        self.source.draws_per_step = parts.draws_per_step
         self.source.prepare(self.streams, self.device)
-        shape = tuple(self.source.shape)
         self.classes = cfg.classes
-        if self.classes and self.source.classes != self.classes:
-            raise ValueError(f"classes={self.classes}, but the data has {self.source.classes} class labels")
         self._uniform_classes = torch.arange(1, self.classes + 1, dtype=torch.float64, device=self.device) / max(self.classes, 1)
-        self.fake_source = fake_source
-        if fake_source is None and cfg.fixed_generator is not None:
-            self.fake_source = TargetSource(make_target(cfg.fixed_generator, **cfg.fixed_generator_kwargs))
+        self.fake_source = parts.fake_source
         if self.fake_source is not None:
             self.fake_source.prepare(self.streams, self.device)
-            self.G = None
-        else:
-            self.G = build_model(cfg.generator, (cfg.noise_dim,), shape, self.classes)
-        self.D = build_model(cfg.discriminator, (shape[0] * m.pack, *shape[1:]), (1,), self.classes)
+        self.G, self.D = parts.G, parts.D
         self.hyper = self._hyperparameters()
         self.params_g = self._leaves(self.G.init(self.seeds, "g", self.dtype, self.device)) if self.G else {}
         self.params_d = self._leaves(self.D.init(self.seeds, "d", self.dtype, self.device))
-        opt = OPTIMIZERS[m.optimizer]
+        opt = parts.optimizer
         kw = dict(betas=m.betas, eps=m.eps, rmsprop_alpha=m.rmsprop_alpha)
         self.opt_d: BatchedOptimizer = opt(list(self.params_d.values()), self.hyper["lr_d"], **kw)
         self.opt_g: BatchedOptimizer | None = (
             opt(list(self.params_g.values()), self.hyper["lr_g"], **kw) if self.G else None)
-        self.lr_schedule = from_method(m)
-        self.regularisers = active_regularisers(m, cfg.grid)
-        self.schedule = SCHEDULES[m.schedule]
+        self.lr_schedule, self.regularisers, self.schedule = parts.lr_schedule, parts.regularisers, parts.schedule
+        self.loss = parts.loss
         self._forward_g = self.G.__call__ if self.G else None
         self._forward_d = self.D.__call__
         if self.rt.compile:
@@ -121,13 +109,6 @@ class Trainer:
         self.running = torch.zeros(3, self.n, dtype=torch.float64, device=self.device)  # d sum, g sum, count
         self.snapshot = self._copy_params()
         self.divergences: list[Divergence] = []
-
-    def _make_source(self):
-        from ..data.images import DATASETS
-
-        if self.target is not None:
-            return make_source(self.target, self.cfg.dataset_size)
-        return DATASETS[self.cfg.target].build(self.rt.data_dir)
 
     # -- state ---------------------------------------------------------------------------------
     def _hyperparameters(self) -> dict[str, torch.Tensor]:
@@ -153,8 +134,7 @@ class Trainer:
     @property
     def batch_rows(self) -> int:
         """Rows of one minibatch: batch_size packs of m samples."""
-        m = self.cfg.method
-        return m.batch_size * m.pack
+        return self.packing.rows
 
     def autocast(self):
         dt = self.rt.autocast_dtype
@@ -194,15 +174,12 @@ class Trainer:
     def generate_batch(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """G on m·B noise rows, batch-norm statistics per pack slot."""
         with self.autocast():
-            return self._forward_g(self.params_g, z, groups=self.cfg.method.pack, labels=labels).to(self.dtype)
+            return self._forward_g(self.params_g, z, groups=self.packing.m, labels=labels).to(self.dtype)
 
     # -- the maths of one step -------------------------------------------------------------------
     def pack(self, x: torch.Tensor) -> torch.Tensor:
-        """[N, m·B, C, ...] → [N, B, m·C, ...]: slot j of pack b is row j·B + b, so each slot is one
-        of m separately generated batches, concatenated along the first feature axis (PacGAN)."""
-        m = self.cfg.method.pack
-        n, rows, *shape = x.shape
-        return x.view(n, m, rows // m, *shape).transpose(1, 2).reshape(n, rows // m, m * shape[0], *shape[1:])
+        """[N, m·B, C, ...] → [N, B, m·C, ...] (``packing.Packing``)."""
+        return self.packing(x)
 
     def discriminate_packs(self, params_d: Params, packs: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         with self.autocast():
@@ -224,7 +201,7 @@ class Trainer:
             both_y = None if real_y is None else torch.cat([real_y, fake_y], dim=1)
             both = self.discriminate_packs(params_d, torch.cat([real_p, fake_p], dim=1), both_y)
             real_l, fake_l = both.split([real_p.shape[1], fake_p.shape[1]], dim=1)
-        loss = LOSSES[self.cfg.method.loss].discriminator(real_l, fake_l)
+        loss = self.loss.discriminator(real_l, fake_l)
         for reg in self.regularisers:
             term = reg.penalty(self, params_d, real_p, fake_p, step, sub)
             if term is not None:
@@ -233,8 +210,7 @@ class Trainer:
 
     def g_loss(self, params_d: Params, fake: torch.Tensor, step: int, sub: int) -> torch.Tensor:
         """The generator's loss [N] on ``fake``, draw (step, sub)."""
-        m = self.cfg.method
-        return LOSSES[m.loss].generator[m.generator_loss](self.discriminate(params_d, fake, self.fake_labels(step, sub)))
+        return self.loss.generator[self.cfg.method.generator_loss](self.discriminate(params_d, fake, self.fake_labels(step, sub)))
 
     def _gradients(self, loss: torch.Tensor, params: Params) -> list[torch.Tensor]:
         """Gradients of Σ_i alive_i · loss_i: a frozen member gets exactly zero gradients (its own

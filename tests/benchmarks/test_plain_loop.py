@@ -19,7 +19,7 @@ import plain_loop  # noqa: E402
 
 from ganlab.data.mnist import shared_mnist_dir  # noqa: E402
 from ganlab.models import build_model  # noqa: E402
-from ganlab.training.runs import data_shape  # noqa: E402
+from ganlab.training.assembly import data_shape  # noqa: E402
 
 
 def _ganlab_counts(cfg) -> tuple[int, int]:
