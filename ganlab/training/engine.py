@@ -64,6 +64,8 @@ class Trainer:
         self.seeds = [mb.seed for mb in self.members]
         self.n = len(self.members)
         self.streams = Streams(self.seeds, self.device, compiled=self.rt.compile)
+        if parts is not None and parts.cfg != cfg:
+            raise ValueError("parts were assembled from another configuration than the trainer's")
         parts = parts or assemble(cfg, self.rt, source=source, fake_source=fake_source)
         self.parts = parts
         self.target, self.packing = parts.target, parts.packing

@@ -52,6 +52,9 @@ def test_the_trainer_trains_the_assembled_parts():
     t = Trainer(cfg, RT, parts=parts)
     assert t.G is parts.G and t.D is parts.D and t.source is parts.source and t.target is parts.target
     assert t.regularisers is parts.regularisers and t.schedule is parts.schedule
+    other = dataclasses.replace(cfg, seeds=(1, 3))
+    with pytest.raises(ValueError, match="parts were assembled from another configuration"):
+        Trainer(other, RT, parts=parts)
 
 
 def test_a_run_builds_its_target_once(tmp_path, monkeypatch):
