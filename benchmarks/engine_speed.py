@@ -239,7 +239,7 @@ def breakdown(trainer, device: str, steps: int) -> dict[str, float]:
     originals = {}
     for obj, name, part in ((trainer, "real", "sampling"), (trainer, "noise", "sampling"),
                             (trainer.opt_d, "step", "optimizer"), (trainer.opt_g, "step", "optimizer"),
-                            (trainer, "_watch", "bookkeeping")):
+                            (trainer.watch, "watch", "bookkeeping")):
         originals[(obj, name)] = getattr(obj, name)
         setattr(obj, name, timed(part, getattr(obj, name)))
     t0 = now()

@@ -231,14 +231,10 @@ class Streams:
 
     def categorical(self, purpose: str, step: int, sub: int, shape: Sequence[int],
                     cumulative: torch.Tensor) -> torch.Tensor:
-        """Indices k [N, *shape] with P(k) = w_k, by inverting the cumulative weights (float64):
-        the first k with u < cumulative[k] / cumulative[-1]. The division makes the last entry and
-        every entry after the last positive weight exactly 1 > u, so a zero weight at the end is
-        never drawn even when the cumulative sum rounds below 1."""
+        """Indices k [N, *shape] with P(k) = w_k: ``inverse_cdf`` of the cumulative weights at
+        float64 uniforms of stream (purpose, step, sub)."""
         u = self.uniform(purpose, step, sub, shape, torch.float64)
-        cum = cumulative.to(u.device, torch.float64)
-        idx = torch.searchsorted(cum / cum[-1], u.reshape(self.n, -1), right=True)
-        return idx.clamp_(max=cumulative.numel() - 1).reshape(self.n, *shape)
+        return inverse_cdf(cumulative, u.reshape(self.n, -1)).reshape(self.n, *shape)
 
     def permutation(self, purpose: str, step: int, sub: int, size: int) -> torch.Tensor:
         """A uniformly random permutation of range(size) per member [N, size]: the stable argsort
@@ -246,6 +242,18 @@ class Streams:
         w = self.bits(purpose, step, sub, 2 * size).view(self.n, size, 2)
         keys = ((w[..., 0] >> 2) << 32) | w[..., 1]
         return torch.argsort(keys, dim=1, stable=True)
+
+
+def inverse_cdf(cumulative: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """Indices k (int64, u's shape) with P(k) = w_k from uniforms u ∈ [0, 1): the first k with
+    u < c_k / c_K for the cumulative weights c [K] (or one row per member, [N, K] with u [N, ...]),
+    in float64. The division makes the last entry and every entry after the last positive weight
+    exactly 1 > u, so a zero weight at the end is never drawn even when the cumulative sum rounds
+    below 1 (or rounds above it: a row padded with 1s after its own last entry never reaches
+    the padding). The one inverse CDF of the package: ``Streams.categorical``, a Gaussian mixture's
+    components (``theory.targets``) and a mixture per member (``experiments.family``)."""
+    cum = cumulative.to(u.device, torch.float64)
+    return torch.searchsorted(cum / cum[..., -1:], u, right=True).clamp_(max=cum.shape[-1] - 1)
 
 
 def derive_seed(seed: int, *tags: int | str) -> int:

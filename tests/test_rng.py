@@ -22,7 +22,7 @@ import scipy.stats
 import torch
 
 import ganlab.rng
-from ganlab.rng import MAX_STEP, Streams, _mulhilo, derive_seed, philox4x32, torch_generator
+from ganlab.rng import MAX_STEP, Streams, _mulhilo, derive_seed, inverse_cdf, philox4x32, torch_generator
 
 ALPHA = 1e-6
 K_SE = 5.0
@@ -337,6 +337,29 @@ def test_categorical_is_inverse_cdf_of_uniform():
     u = s.uniform("c", 4, 2, (1000,), torch.float64)
     expected = (u[..., None] >= cum).sum(-1)
     assert torch.equal(k, expected)
+
+
+def test_inverse_cdf_with_a_table_per_member():
+    """Row i of [N, K] cumulative weights inverts row i of the uniforms: the count of normalised
+    entries ≤ u (written out), a member's padding of 1s after its own last entry never reached, and a
+    sum that rounds off 1 (seven weights 1/7) normalised so its last component still gets its
+    share."""
+    w7 = torch.full((7,), 1 / 7, dtype=torch.float64).cumsum(0)
+    assert float(w7[-1]) != 1.0  # rounds off 1
+    cum = torch.ones(3, 7, dtype=torch.float64)
+    cum[0] = w7
+    cum[1, :2] = torch.tensor([0.25, 1.0], dtype=torch.float64)  # two components, padded
+    cum[2, :4] = torch.tensor([0.0, 0.5, 0.5, 1.0], dtype=torch.float64)  # zero weights first and third
+    u = Streams([1, 2, 3]).uniform("c", 0, 0, (4000,), torch.float64)
+    k = inverse_cdf(cum, u)
+    for i in range(3):
+        normalised = (cum[i] / cum[i, -1]).tolist()
+        expected = [sum(x >= c for c in normalised) for x in u[i].tolist()]
+        assert k[i].tolist() == expected
+    assert set(k[1].tolist()) == {0, 1} and set(k[2].tolist()) == {1, 3}
+    assert int((k[0] == 6).sum()) > 400  # the last seventh is drawn (~571 expected)
+    raw = inverse_cdf(torch.tensor([1.0, 2.0, 4.0], dtype=torch.float64), u[0])  # unnormalised weights 1, 1, 2
+    assert raw.tolist() == [sum(x >= c for c in (0.25, 0.5, 1.0)) for x in u[0].tolist()]
 
 
 def test_categorical_compares_uniforms_in_float64():

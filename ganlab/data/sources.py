@@ -9,14 +9,12 @@ uninterrupted one does, and member i's samples do not depend on the other member
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
 from typing import Any, Protocol
 
 import torch
 
 from ..rng import Streams
-from ..theory.targets import GaussianMixture, ParallelLines, SwissRoll
+from ..theory.targets import GaussianMixture
 from ..validation import check_int
 
 Shape = tuple[int, ...]
@@ -38,77 +36,36 @@ class DataSource(Protocol):
 
 
 # -- fresh samples of a target, on the device -----------------------------------------------------
-def _mixture_sampler(t: GaussianMixture, device: torch.device) -> Callable[..., torch.Tensor]:
-    """The mixture's own sampler (``GaussianMixture.components`` and ``place``) on one uniform
-    from stream (purpose, step, sub) and d normals from (purpose/eps, step, sub), in float64; with
-    ``labels=True`` the components k instead (a mixture's class labels)."""
-
-    def draw(streams: Streams, purpose: str, step: int, sub: int, n: int, labels: bool = False) -> torch.Tensor:
-        k = t.components(streams.uniform(purpose, step, sub, (n,), torch.float64))
-        if labels:
-            return k
-        return t.place(k, streams.normal(purpose + "/eps", step, sub, (n, t.dim), torch.float64))
-
-    return draw
-
-
-def _swiss_roll_sampler(t: SwissRoll, device: torch.device) -> Callable[..., torch.Tensor]:
-    """The WGAN-GP script's swiss roll: s = 1.5π(1 + 2u), (s cos s, s sin s) + noise·ε, / scale."""
-
-    def draw(streams: Streams, purpose: str, step: int, sub: int, n: int, labels: bool = False) -> torch.Tensor:
-        if labels:
-            raise ValueError("the swiss roll has no class labels")
-        s = 1.5 * math.pi * (1 + 2 * streams.uniform(purpose, step, sub, (n,), torch.float64))
-        xy = torch.stack([s * torch.cos(s), s * torch.sin(s)], dim=-1)
-        return (xy + t.noise * streams.normal(purpose + "/eps", step, sub, (n, 2), torch.float64)) / t.scale
-
-    return draw
-
-
-def _parallel_lines_sampler(t: ParallelLines, device: torch.device) -> Callable[..., torch.Tensor]:
-    """Arjovsky et al.'s parallel line: (θ, u), u ~ U[0, 1]."""
-
-    def draw(streams: Streams, purpose: str, step: int, sub: int, n: int, labels: bool = False) -> torch.Tensor:
-        if labels:
-            raise ValueError("the parallel lines have no class labels")
-        u = streams.uniform(purpose, step, sub, (n,), torch.float64)
-        return torch.stack([torch.full_like(u, float(t.theta)), u], dim=-1)
-
-    return draw
-
-
-SAMPLERS: dict[type, Callable[[Any, torch.device], Callable[..., torch.Tensor]]] = {
-    GaussianMixture: _mixture_sampler,
-    SwissRoll: _swiss_roll_sampler,
-    ParallelLines: _parallel_lines_sampler,
-}
-
-
 class TargetSource:
-    """Fresh samples of a target every draw."""
+    """Fresh samples of a target every draw: the target's own sampler (``from_noise``, see
+    ``ganlab.theory.targets``) on one float64 uniform per sample from stream (purpose, step, sub)
+    and its ``normals`` float64 normals per sample from (purpose/eps, step, sub). A Gaussian
+    mixture's class labels are its components, from the same uniforms."""
 
     def __init__(self, target: Any):
-        if type(target) not in SAMPLERS:
-            raise ValueError(f"no batched sampler for {type(target).__name__}; known: "
-                             f"{', '.join(sorted(c.__name__ for c in SAMPLERS))}")
+        if not hasattr(target, "from_noise"):
+            raise ValueError(f"no batched sampler for {type(target).__name__}: a target samples through "
+                             "from_noise(u, eps) (ganlab.theory.targets.Sampler)")
         self.target = target
         self.shape: Shape = (target.dim,)
         self.classes = target.n_modes if isinstance(target, GaussianMixture) else 0
-        self._draw: Callable[..., torch.Tensor] | None = None
 
     def prepare(self, streams: Streams, device: torch.device) -> None:
-        self._draw = SAMPLERS[type(self.target)](self.target, device)
+        """Nothing to prepare: every draw is fresh (the mixture moves its tables to the device once)."""
+
+    def _uniforms(self, streams: Streams, purpose: str, step: int, sub: int, n: int) -> torch.Tensor:
+        return streams.uniform(purpose, step, sub, (n,), torch.float64)
 
     def batch(self, streams: Streams, purpose: str, step: int, sub: int, n: int, dtype: torch.dtype) -> torch.Tensor:
-        if self._draw is None:
-            self.prepare(streams, streams.device)
-        return self._draw(streams, purpose, step, sub, n).to(dtype)
+        t = self.target
+        eps = streams.normal(purpose + "/eps", step, sub, (n, t.normals), torch.float64) if t.normals else None
+        return t.from_noise(self._uniforms(streams, purpose, step, sub, n), eps).to(dtype)
 
     def labels(self, streams: Streams, purpose: str, step: int, sub: int, n: int) -> torch.Tensor:
         """The mixture component of each sample of the same draw."""
-        if self._draw is None:
-            self.prepare(streams, streams.device)
-        return self._draw(streams, purpose, step, sub, n, labels=True)
+        if not self.classes:
+            raise ValueError(f"target {self.target.name!r} has no class labels")
+        return self.target.components(self._uniforms(streams, purpose, step, sub, n))
 
 
 # -- epochs over a fixed set -----------------------------------------------------------------------

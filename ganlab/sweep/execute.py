@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..training import runs
+from ..training.assembly import assemble
 from ..training.config import Runtime
 from ..training.resources import check_memory
 from ..training.rundir import RunFolderError, now
@@ -57,7 +58,7 @@ def run_shard(spec: SweepSpec, out: str | Path, shard: Shard, runtime: Runtime, 
     states = {c.id: folder.cell_status(folder.cells[c.index]) for c in mine}  # foreign cell folders fail here
     for c in mine:  # every memory estimate before any training
         if not states[c.id].done:
-            check_memory(c.config, runtime, runs.data_shape(c.config))
+            check_memory(assemble(c.config, runtime), runtime)
     result = ShardResult(shard, [c.id for c in mine])
     record = folder.new_shard_record(shard, result.cells, {"runtime": runtime.to_dict(), "command": command})
     log(f"shard {shard}: {len(mine)} of {len(cells)} cells ({', '.join(result.cells) or 'none'})")

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from ..coerce import CoercionError, field_types, from_data
-from ..training.config import DTYPES, TrainConfig, check_models
+from ..training.config import DTYPES, TrainConfig
 from ..training.methods import METHODS, MethodConfig, grid_fields
 from ..training.presets import PRESETS, make_preset, preset_takes
 from ..theory.targets import TARGETS, make_target
@@ -315,11 +315,10 @@ class SweepSpec:
     def _config(self, v: Variant, target: str) -> TrainConfig:
         try:
             cfg = v.config(target, self.seeds, self.steps)
+            from ..training.assembly import assemble
             from ..training.evaluators import check_evaluators
-            from ..training.runs import data_shape
 
-            check_models(cfg, data_shape(cfg))
-            check_evaluators(cfg)
+            check_evaluators(cfg, assemble(cfg).target)  # assembling checks the nets fit the data
         except (ValueError, TypeError) as e:
             raise SweepConfigError(f"{self.source}: {v.where} on target {target!r}: {e}") from None
         return cfg

@@ -4,6 +4,11 @@ Every Gaussian mixture is built on ``torch.distributions`` (``MixtureSameFamily`
 ``MultivariateNormal``) for its exact ``log_prob``. Sampling takes an explicit
 ``torch.Generator`` so that a seed fixes the sample (``torch.distributions.sample`` only reads
 the global RNG).
+
+Each target has one sampler, ``from_noise(u, eps)``: one float64 uniform u and ``normals`` float64
+standard normals ε per sample → the sample. ``sample`` feeds it a torch.Generator's numbers (n
+uniforms, then n × normals normals); a run's data source (``ganlab.data.sources.TargetSource``)
+feeds it counter-based streams.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any
 import torch
 from torch.distributions import Categorical, MixtureSameFamily, MultivariateNormal
 
-from ..rng import torch_generator
+from ..rng import inverse_cdf, torch_generator
 from ..validation import check_choice, check_cloud, check_int, check_positive, check_weights
 
 
@@ -30,8 +35,39 @@ def _generator(seed_or_gen: int | torch.Generator | None) -> torch.Generator | N
     return torch_generator(int(seed_or_gen))
 
 
+class Sampler:
+    """Seeded sampling through the target's ``from_noise`` (see the module docstring)."""
+
+    normals: int  # standard normals per sample
+
+    def from_noise(self, u: torch.Tensor, eps: torch.Tensor | None) -> torch.Tensor:
+        """Samples [..., n, dim] from float64 uniforms u [..., n] and normals ε [..., n, normals]
+        (None when ``normals`` is 0)."""
+        raise NotImplementedError
+
+    def seeded_noise(self, n: int, generator: int | torch.Generator | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """n uniforms, then n × ``normals`` standard normals, float64, from the generator (or seed)."""
+        n = check_int("n", n)
+        g = _generator(generator)
+        u = torch.rand(n, generator=g, dtype=torch.float64)
+        eps = torch.randn(n, self.normals, generator=g, dtype=torch.float64) if self.normals else None
+        return u, eps
+
+    def sample(
+        self, n: int, generator: int | torch.Generator | None = None, dtype: torch.dtype = torch.float32
+    ) -> torch.Tensor:
+        return self.from_noise(*self.seeded_noise(n, generator)).to(dtype)
+
+
+def mixture_points(means: torch.Tensor, scale_tril: torch.Tensor, k: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """μ_k + L_k ε (L_k L_kᵀ = Σ_k) for component indices k [...] into the tables means [K, d] and
+    scale_tril [K, d, d], and float64 normals ε [..., d]."""
+    return means[k] + (scale_tril[k] @ eps[..., None])[..., 0]
+
+
 @dataclass(frozen=True, eq=False)
-class GaussianMixture:
+class GaussianMixture(Sampler):
     """p(x) = Σ_k w_k N(x; μ_k, Σ_k), exact density, seeded sampling.
 
     ``means`` [K, d], ``covariances`` [K, d, d], ``weights`` [K] summing to 1.
@@ -86,6 +122,10 @@ class GaussianMixture:
         return self.means.shape[1]
 
     @property
+    def normals(self) -> int:
+        return self.dim
+
+    @property
     def n_modes(self) -> int:
         return self.means.shape[0]
 
@@ -126,25 +166,27 @@ class GaussianMixture:
 
     # -- sampling --------------------------------------------------------------------------
     # The mixture's one sampler: a component k from one uniform u (``components``), then the point
-    # μ_k + L_k ε from d standard normals ε (``place``). ``sample`` feeds it a torch.Generator's
-    # numbers; a run's data source (ganlab.data.sources) feeds it counter-based streams.
-    def _parts(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(normalised cumulative weights, means, scale_tril) on ``device``, moved there once."""
+    # μ_k + L_k ε from d standard normals ε (``place``).
+    def tables(self, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(normalised cumulative weights [K], means [K, d], scale_tril [K, d, d]) on ``device``,
+        moved there once."""
+        device = torch.device(device)
         if device not in self._on_device:
             self._on_device[device] = tuple(v.to(device) for v in (self._cumulative, self.means, self._scale_tril))
         return self._on_device[device]
 
     def components(self, u: torch.Tensor) -> torch.Tensor:
-        """Component indices k (int64, u's shape) with P(k) = w_k, by inverting the cumulative
-        weights c at float64 uniforms u ∈ [0, 1): the first k with u < c_k (c_K = 1 exactly, so a
-        zero weight is never drawn, even at u = 0)."""
-        cum = self._parts(u.device)[0]
-        return torch.searchsorted(cum, u, right=True).clamp_(max=self.n_modes - 1)
+        """Component indices k (int64, u's shape) with P(k) = w_k at float64 uniforms u ∈ [0, 1)
+        (``rng.inverse_cdf``: a zero weight is never drawn, even at u = 0)."""
+        return inverse_cdf(self.tables(u.device)[0], u)
 
     def place(self, k: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         """μ_k + L_k ε (L_k L_kᵀ = Σ_k) for indices k [...] and float64 normals ε [..., d]."""
-        _, means, tril = self._parts(eps.device)
-        return means[k] + (tril[k] @ eps[..., None])[..., 0]
+        _, means, tril = self.tables(eps.device)
+        return mixture_points(means, tril, k, eps)
+
+    def from_noise(self, u: torch.Tensor, eps: torch.Tensor | None) -> torch.Tensor:
+        return self.place(self.components(u), eps)
 
     def sample_with_modes(
         self, n: int, generator: int | torch.Generator | None = None, dtype: torch.dtype = torch.float32
@@ -152,22 +194,15 @@ class GaussianMixture:
         """n samples [n, d] and the index of the component each came from: n uniforms, then n × d
         normals from the generator (for n > 1 the components torch.multinomial(weights, n,
         replacement=True) draws: it inverts the same uniforms, and the normals follow them)."""
-        n = check_int("n", n)
-        g = _generator(generator)
-        comp = self.components(torch.rand(n, generator=g, dtype=torch.float64))
-        eps = torch.randn(n, self.dim, generator=g, dtype=torch.float64)
+        u, eps = self.seeded_noise(n, generator)
+        comp = self.components(u)
         return self.place(comp, eps).to(dtype), comp
-
-    def sample(
-        self, n: int, generator: int | torch.Generator | None = None, dtype: torch.dtype = torch.float32
-    ) -> torch.Tensor:
-        return self.sample_with_modes(n, generator, dtype)[0]
 
     def __repr__(self) -> str:
         return f"GaussianMixture(name={self.name!r}, modes={self.n_modes}, dim={self.dim})"
 
 
-class SampleOnly:
+class SampleOnly(Sampler):
     """A target that samples but has no density: every density query raises ``NoDensityError``."""
 
     name: str
@@ -208,19 +243,16 @@ class SwissRoll(SampleOnly):
     has_density: bool = field(default=False, init=False)
     dim: int = field(default=2, init=False)
 
+    normals = 2
+
     def __post_init__(self) -> None:
         check_positive("noise", self.noise)
         check_positive("scale", self.scale)
 
-    def sample(
-        self, n: int, generator: int | torch.Generator | None = None, dtype: torch.dtype = torch.float32
-    ) -> torch.Tensor:
-        n = check_int("n", n)
-        g = _generator(generator)
-        t = 1.5 * math.pi * (1 + 2 * torch.rand(n, generator=g, dtype=torch.float64))
-        xy = torch.stack([t * torch.cos(t), t * torch.sin(t)], dim=1)
-        xy = xy + self.noise * torch.randn(n, 2, generator=g, dtype=torch.float64)
-        return (xy / self.scale).to(dtype)
+    def from_noise(self, u: torch.Tensor, eps: torch.Tensor | None) -> torch.Tensor:
+        t = 1.5 * math.pi * (1 + 2 * u)
+        xy = torch.stack([t * torch.cos(t), t * torch.sin(t)], dim=-1)
+        return (xy + self.noise * eps) / self.scale
 
 
 @dataclass(frozen=True, eq=False)
@@ -238,16 +270,14 @@ class ParallelLines(SampleOnly):
     has_density: bool = field(default=False, init=False)
     dim: int = field(default=2, init=False)
 
+    normals = 0
+
     def __post_init__(self) -> None:
         if isinstance(self.theta, bool) or not isinstance(self.theta, (int, float)) or not math.isfinite(self.theta):
             raise ValueError(f"theta must be a finite number, got {self.theta!r}")
 
-    def sample(
-        self, n: int, generator: int | torch.Generator | None = None, dtype: torch.dtype = torch.float32
-    ) -> torch.Tensor:
-        n = check_int("n", n)
-        z = torch.rand(n, generator=_generator(generator), dtype=torch.float64)
-        return torch.stack([torch.full_like(z, float(self.theta)), z], dim=1).to(dtype)
+    def from_noise(self, u: torch.Tensor, eps: torch.Tensor | None) -> torch.Tensor:
+        return torch.stack([torch.full_like(u, float(self.theta)), u], dim=-1)
 
 
 Target = GaussianMixture | SwissRoll | ParallelLines

@@ -26,12 +26,13 @@ from typing import Any
 import torch
 
 from ..coerce import fields_from_data
-from ..models import build_model, spec_from_dict, spec_to_dict
+from ..models import spec_from_dict, spec_to_dict
 from ..models.mlp import MLPSpec
 from ..rng import MAX_STEP, check_seed
 from ..theory.targets import TARGETS, make_target
 from ..validation import check_choice, check_int
 from .methods import METHODS, MethodConfig, describe, grid_fields, option
+from .packing import Packing
 
 NOISES = ("normal", "uniform")
 DTYPES = ("float32", "float64", "bfloat16")
@@ -129,8 +130,9 @@ class TrainConfig:
         m = self.method
         if self.dataset_size is not None:
             check_int("dataset_size", self.dataset_size)
-            if self.dataset_size < m.batch_size * m.pack:
-                raise ValueError(f"dataset_size {self.dataset_size} is smaller than one batch ({m.batch_size * m.pack})")
+            rows = Packing.of(m).rows
+            if self.dataset_size < rows:
+                raise ValueError(f"dataset_size {self.dataset_size} is smaller than one batch ({rows})")
         if m.loss == "gan" and m.generator_loss == "wasserstein" or m.loss == "wasserstein" and m.generator_loss != "wasserstein":
             raise ValueError(f"generator loss {m.generator_loss!r} does not pair with loss {m.loss!r}")
         self._check_batch_norm()
@@ -349,10 +351,3 @@ class Runtime:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
-
-def check_models(cfg: TrainConfig, data_shape: tuple[int, ...]) -> None:
-    """Build both nets once so that shape mismatches fail before any work."""
-    m = cfg.method
-    if cfg.fixed_generator is None:
-        build_model(cfg.generator, (cfg.noise_dim,), data_shape, cfg.classes)
-    build_model(cfg.discriminator, (data_shape[0] * m.pack, *data_shape[1:]), (1,), cfg.classes)

@@ -15,61 +15,45 @@ stay on the device, and the host looks at them only at evaluation time. A member
 NaN or inf is masked out at once (its loss weighs 0 in the gradient); at the next evaluation it is
 reported and put back to its weights at the previous evaluation with a zeroed optimizer state,
 where its zero gradients keep it.
+
+``Trainer`` keeps the step. Its other concerns are pieces with written interfaces: the parts come
+from ``assembly.assemble``; divergence handling is ``divergence.DivergenceWatch``; evaluation is
+``evaluation.Evaluation``; checkpoint state is ``checkpoint`` (its keys listed there). Schedules and
+regularisers use the trainer through ``interface.StepInterface`` alone.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import types
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from ..data.sources import TargetSource, make_source
-from ..models import Params, build_model
+from ..models import Params
 from ..rng import Streams
-from ..theory.targets import TARGETS, make_target
+from . import checkpoint
+from .assembly import Assembly, assemble
+from .checkpoint import merge_states, select_members  # noqa: F401 (their home before checkpoint.py)
 from .config import Runtime, TrainConfig
-from .evaluators import EvalContext, run_evaluators
-from .losses import LOSSES
-from .lr_schedules import from_method
+from .divergence import Divergence, DivergenceWatch  # noqa: F401 (Divergence: its home before divergence.py)
+from .evaluation import Evaluation
 from .methods import grid_fields
-from .optim import OPTIMIZERS, BatchedOptimizer
-from .regularisers import active_regularisers
-from .schedules import SCHEDULES, draws_per_step
+from .optim import BatchedOptimizer
 
 
 GENERATE_CHUNK = 2500  # rows per generator call when sampling for evaluation
-
-
-@dataclass
-class Divergence:
-    """A member whose loss became NaN or inf; frozen at its weights of the evaluation before."""
-
-    member: int
-    seed: int
-    step: int
-    d_loss: float
-    g_loss: float
-    hyper: dict[str, float] = field(default_factory=dict)
-
-    def message(self) -> str:
-        where = f"seed {self.seed}" + "".join(f", {k}={v:g}" for k, v in self.hyper.items())
-        return (f"member {self.member} ({where}) diverged at step {self.step}: d_loss={self.d_loss}, "
-                f"g_loss={self.g_loss}; frozen at its weights of the previous evaluation, the others go on")
 
 
 class Trainer:
     """Holds the batched state of a run and advances it one step at a time."""
 
     def __init__(self, cfg: TrainConfig, runtime: Runtime | None = None, *, source: Any = None,
-                 fake_source: Any = None, members: list[int] | None = None):
+                 fake_source: Any = None, members: list[int] | None = None, parts: Assembly | None = None):
         """``members``: the indices (into ``cfg.members()``) this trainer holds — all by default;
-        a process of a multi-process run holds its share (``runs.Comm``). ``fake_source``: a data
-        source that stands in for G as ``cfg.fixed_generator`` does (which it overrides), e.g. a
-        different known p_g per member; G is then not built."""
+        a process of a multi-process run holds its share (``runs.Comm``). ``source`` and
+        ``fake_source`` go to ``assemble`` (a fake source stands in for G, which is then not built);
+        ``parts``: ``assemble``'s result when the caller has it already (then those two are unused)."""
         self.cfg, self.rt = cfg, runtime or Runtime()
         self.device = torch.device(self.rt.device)
         self.dtype = self.rt.param_dtype
@@ -80,54 +64,41 @@ class Trainer:
         self.seeds = [mb.seed for mb in self.members]
         self.n = len(self.members)
         self.streams = Streams(self.seeds, self.device, compiled=self.rt.compile)
-        self.target = make_target(cfg.target, **cfg.target_kwargs) if cfg.target in TARGETS else None
-        self.source = source if source is not None else self._make_source()
-        self.source.draws_per_step = draws_per_step(m)
+        if parts is not None and parts.cfg != cfg:
+            raise ValueError("parts were assembled from another configuration than the trainer's")
+        parts = parts or assemble(cfg, self.rt, source=source, fake_source=fake_source)
+        self.parts = parts
+        self.target, self.packing = parts.target, parts.packing
+        self.source = parts.source
+        self.source.draws_per_step = parts.draws_per_step
         self.source.prepare(self.streams, self.device)
-        shape = tuple(self.source.shape)
         self.classes = cfg.classes
-        if self.classes and self.source.classes != self.classes:
-            raise ValueError(f"classes={self.classes}, but the data has {self.source.classes} class labels")
         self._uniform_classes = torch.arange(1, self.classes + 1, dtype=torch.float64, device=self.device) / max(self.classes, 1)
-        self.fake_source = fake_source
-        if fake_source is None and cfg.fixed_generator is not None:
-            self.fake_source = TargetSource(make_target(cfg.fixed_generator, **cfg.fixed_generator_kwargs))
+        self.fake_source = parts.fake_source
         if self.fake_source is not None:
             self.fake_source.prepare(self.streams, self.device)
-            self.G = None
-        else:
-            self.G = build_model(cfg.generator, (cfg.noise_dim,), shape, self.classes)
-        self.D = build_model(cfg.discriminator, (shape[0] * m.pack, *shape[1:]), (1,), self.classes)
+        self.G, self.D = parts.G, parts.D
         self.hyper = self._hyperparameters()
         self.params_g = self._leaves(self.G.init(self.seeds, "g", self.dtype, self.device)) if self.G else {}
         self.params_d = self._leaves(self.D.init(self.seeds, "d", self.dtype, self.device))
-        opt = OPTIMIZERS[m.optimizer]
+        opt = parts.optimizer
         kw = dict(betas=m.betas, eps=m.eps, rmsprop_alpha=m.rmsprop_alpha)
         self.opt_d: BatchedOptimizer = opt(list(self.params_d.values()), self.hyper["lr_d"], **kw)
         self.opt_g: BatchedOptimizer | None = (
             opt(list(self.params_g.values()), self.hyper["lr_g"], **kw) if self.G else None)
-        self.lr_schedule = from_method(m)
-        self.regularisers = active_regularisers(m, cfg.grid)
-        self.schedule = SCHEDULES[m.schedule]
+        self.lr_schedule, self.regularisers, self.schedule = parts.lr_schedule, parts.regularisers, parts.schedule
+        self.loss = parts.loss
         self._forward_g = self.G.__call__ if self.G else None
         self._forward_d = self.D.__call__
         if self.rt.compile:
             self._forward_d = _compile_call(self.D)
             self._forward_g = _compile_call(self.G) if self.G else None
         self.step = 0
-        self.alive = torch.ones(self.n, dtype=torch.bool, device=self.device)
-        self.diverged_at = torch.full((self.n,), -1, dtype=torch.int64, device=self.device)
-        self.diverged_losses = torch.full((self.n, 2), math.nan, dtype=torch.float64, device=self.device)
-        self.running = torch.zeros(3, self.n, dtype=torch.float64, device=self.device)  # d sum, g sum, count
-        self.snapshot = self._copy_params()
-        self.divergences: list[Divergence] = []
-
-    def _make_source(self):
-        from ..data.images import DATASETS
-
-        if self.target is not None:
-            return make_source(self.target, self.cfg.dataset_size)
-        return DATASETS[self.cfg.target].build(self.rt.data_dir)
+        self.watch = DivergenceWatch(self.members, self.member_index, {"g": self.params_g, "d": self.params_d},
+                                     [o for o in (self.opt_d, self.opt_g) if o is not None], self.trains_generator,
+                                     self.device)
+        self.evaluation = Evaluation(cfg, self.members, self.member_index, self.target, self.source, self.watch,
+                                     lambda n, purpose, step: self.generate(n, purpose, step))
 
     # -- state ---------------------------------------------------------------------------------
     def _hyperparameters(self) -> dict[str, torch.Tensor]:
@@ -142,19 +113,28 @@ class Trainer:
     def _leaves(self, params: Params) -> Params:
         return {k: v.requires_grad_(True) for k, v in params.items()}
 
-    def _copy_params(self) -> dict[str, Params]:
-        return {"g": {k: v.detach().clone() for k, v in self.params_g.items()},
-                "d": {k: v.detach().clone() for k, v in self.params_d.items()}}
-
     @property
     def trains_generator(self) -> bool:
         return self.G is not None
 
     @property
+    def alive(self) -> torch.Tensor:
+        """[N] bool on the device: members not (yet) diverged (``divergence.DivergenceWatch``)."""
+        return self.watch.alive
+
+    @property
+    def divergences(self) -> list[Divergence]:
+        return self.watch.divergences
+
+    @property
+    def running(self) -> torch.Tensor:
+        """[3, N] on the device: d_loss and g_loss sums and finite steps since the last evaluation."""
+        return self.watch.running
+
+    @property
     def batch_rows(self) -> int:
         """Rows of one minibatch: batch_size packs of m samples."""
-        m = self.cfg.method
-        return m.batch_size * m.pack
+        return self.packing.rows
 
     def autocast(self):
         dt = self.rt.autocast_dtype
@@ -194,15 +174,12 @@ class Trainer:
     def generate_batch(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """G on m·B noise rows, batch-norm statistics per pack slot."""
         with self.autocast():
-            return self._forward_g(self.params_g, z, groups=self.cfg.method.pack, labels=labels).to(self.dtype)
+            return self._forward_g(self.params_g, z, groups=self.packing.m, labels=labels).to(self.dtype)
 
     # -- the maths of one step -------------------------------------------------------------------
     def pack(self, x: torch.Tensor) -> torch.Tensor:
-        """[N, m·B, C, ...] → [N, B, m·C, ...]: slot j of pack b is row j·B + b, so each slot is one
-        of m separately generated batches, concatenated along the first feature axis (PacGAN)."""
-        m = self.cfg.method.pack
-        n, rows, *shape = x.shape
-        return x.view(n, m, rows // m, *shape).transpose(1, 2).reshape(n, rows // m, m * shape[0], *shape[1:])
+        """[N, m·B, C, ...] → [N, B, m·C, ...] (``packing.Packing``)."""
+        return self.packing(x)
 
     def discriminate_packs(self, params_d: Params, packs: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         with self.autocast():
@@ -224,7 +201,7 @@ class Trainer:
             both_y = None if real_y is None else torch.cat([real_y, fake_y], dim=1)
             both = self.discriminate_packs(params_d, torch.cat([real_p, fake_p], dim=1), both_y)
             real_l, fake_l = both.split([real_p.shape[1], fake_p.shape[1]], dim=1)
-        loss = LOSSES[self.cfg.method.loss].discriminator(real_l, fake_l)
+        loss = self.loss.discriminator(real_l, fake_l)
         for reg in self.regularisers:
             term = reg.penalty(self, params_d, real_p, fake_p, step, sub)
             if term is not None:
@@ -233,13 +210,12 @@ class Trainer:
 
     def g_loss(self, params_d: Params, fake: torch.Tensor, step: int, sub: int) -> torch.Tensor:
         """The generator's loss [N] on ``fake``, draw (step, sub)."""
-        m = self.cfg.method
-        return LOSSES[m.loss].generator[m.generator_loss](self.discriminate(params_d, fake, self.fake_labels(step, sub)))
+        return self.loss.generator[self.cfg.method.generator_loss](self.discriminate(params_d, fake, self.fake_labels(step, sub)))
 
     def _gradients(self, loss: torch.Tensor, params: Params) -> list[torch.Tensor]:
         """Gradients of Σ_i alive_i · loss_i: a frozen member gets exactly zero gradients (its own
         loss times 0; finite, since it sits at finite snapshot weights), the others their own."""
-        return list(torch.autograd.grad((loss * self.alive).sum(), list(params.values())))
+        return list(torch.autograd.grad((loss * self.watch.alive).sum(), list(params.values())))
 
     def d_gradients(self, params_d: Params, real, fake, step: int, sub: int):
         loss = self.d_loss(params_d, real, fake, step, sub)
@@ -284,21 +260,8 @@ class Trainer:
                 opt.set_lr_factor(factor)
         d_loss, g_loss = self.schedule(self, self.step)
         self.step += 1
-        self._watch(d_loss, g_loss)
+        self.watch.watch(self.step, d_loss, g_loss)
         return d_loss, g_loss
-
-    def _watch(self, d_loss: torch.Tensor, g_loss: torch.Tensor) -> None:
-        """Divergence mask and running loss sums, on the device (no host sync)."""
-        finite = torch.isfinite(d_loss)
-        if self.trains_generator:
-            finite &= torch.isfinite(g_loss)
-        newly = self.alive & ~finite
-        self.diverged_at = torch.where(newly, self.step, self.diverged_at)
-        both = torch.stack([d_loss, g_loss], dim=1).to(torch.float64)
-        self.diverged_losses = torch.where(newly[:, None], both, self.diverged_losses)
-        self.alive = self.alive & finite
-        ok = self.alive.to(torch.float64)
-        self.running += torch.cat([torch.nan_to_num(both.T) * ok, ok[None]])
 
     # -- evaluation --------------------------------------------------------------------------------
     @torch.no_grad()
@@ -332,176 +295,32 @@ class Trainer:
                 out.append(self._forward_g(self.params_g, z[:, a:a + GENERATE_CHUNK], labels=y).to(self.dtype))
         return torch.cat(out, dim=1)
 
-    def _freeze_dead(self) -> list[Divergence]:
-        """Report members that diverged since the last look, put every dead member back to its
-        snapshot and zero its optimizer state (the host's one look at the masks)."""
-        alive, at = self.alive.cpu(), self.diverged_at.cpu()
-        losses = self.diverged_losses.cpu()
-        known = {d.member for d in self.divergences}
-        new = [Divergence(self.member_index[i], self.seeds[i], int(at[i]), float(losses[i, 0]), float(losses[i, 1]),
-                          dict(self.members[i].hyper))
-               for i in range(self.n) if not alive[i] and self.member_index[i] not in known]
-        self.divergences += new
-        if not alive.all():
-            dead = ~self.alive
-            with torch.no_grad():
-                for which, params in (("g", self.params_g), ("d", self.params_d)):
-                    for k, p in params.items():
-                        view = dead.view(-1, *[1] * (p.ndim - 1))
-                        p.copy_(torch.where(view, self.snapshot[which][k], p))
-            for opt in (self.opt_d, self.opt_g):
-                if opt is not None:
-                    opt.reset_members(dead)
-        return new
-
     def evaluate(self, evaluators: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
-        """One metrics row per member at the current step: mean losses since the last evaluation
-        and every evaluator's values. Refreshes the weights a diverging member falls back to and
-        resets the running losses."""
-        names = self.cfg.evaluators if evaluators is None else evaluators
-        self._freeze_dead()
-        samples = self.generate(self.cfg.eval_samples)
-        self.last_samples = samples
-        finite = torch.isfinite(samples.flatten(2)).all(dim=2).all(dim=1)
-        bad = self.alive & ~finite  # finite losses but non-finite samples
-        self.diverged_at = torch.where(bad, self.step, self.diverged_at)
-        self.alive &= finite
-        self._freeze_dead()
-        alive = self.alive.cpu()
-        values = run_evaluators(self._applicable(names), samples, self._context(alive))
-        run = self.running.cpu()
-        rows = []
-        for i, mb in enumerate(self.members):
-            row: dict[str, Any] = {"step": self.step, "member": self.member_index[i], "seed": mb.seed, **mb.hyper,
-                                   "alive": bool(alive[i])}
-            count = float(run[2, i])
-            row["d_loss"] = float(run[0, i]) / count if count else math.nan
-            row["g_loss"] = float(run[1, i]) / count if count and self.trains_generator else math.nan
-            for k, v in values.items():
-                row[k] = v[i] if alive[i] else math.nan
-            rows.append(row)
-        self.running.zero_()
-        with torch.no_grad():
-            for which, params in (("g", self.params_g), ("d", self.params_d)):
-                for k, p in params.items():
-                    self.snapshot[which][k].copy_(p)
-        return rows
+        """One metrics row per member at the current step (``evaluation.Evaluation.evaluate``)."""
+        return self.evaluation.evaluate(self.step, evaluators)
 
-    def _context(self, alive: torch.Tensor) -> EvalContext:
-        if not hasattr(self, "_eval_cache"):
-            self._eval_cache: dict[str, Any] = {}
-        return EvalContext(self.target, self.seeds, alive, self.step, self.source, self._eval_cache)
-
-    def _applicable(self, names: tuple[str, ...]) -> tuple[str, ...]:
-        """The named evaluators that apply to this run's data (mode metrics need a toy target's
-        modes, classifier modes an image data set)."""
-        from .evaluators import EVALUATORS
-
-        return tuple(n for n in names if EVALUATORS[n].applies(self.target, self.source))
+    @property
+    def last_samples(self) -> torch.Tensor | None:
+        """The samples of the latest evaluation [N, eval_samples, *shape]."""
+        return self.evaluation.last_samples
 
     def final_samples(self) -> torch.Tensor:
-        self._freeze_dead()
-        return self.generate(self.cfg.n_final_samples, purpose="final")
+        return self.evaluation.final_samples(self.step)
 
     def final_metrics(self, samples: torch.Tensor) -> dict[str, list[float]]:
-        names = self._applicable(self.cfg.final_evaluators)
-        return run_evaluators(names, samples, self._context(self.alive.cpu()))
+        return self.evaluation.final_metrics(samples, self.step)
 
     # -- checkpoints -----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue bit-identically (random streams are addressed by the step:
-        nothing else to save); loadable with ``torch.load(..., weights_only=True)``. Every tensor's
-        first dimension is this trainer's members (``runs.merge_states`` joins processes' parts)."""
-        return {
-            "step": self.step,
-            "params_g": {k: v.detach().cpu() for k, v in self.params_g.items()},
-            "params_d": {k: v.detach().cpu() for k, v in self.params_d.items()},
-            "opt_g": self.opt_g.state_dict() if self.opt_g else None,
-            "opt_d": self.opt_d.state_dict(),
-            "alive": self.alive.cpu(),
-            "diverged_at": self.diverged_at.cpu(),
-            "diverged_losses": self.diverged_losses.cpu(),
-            "running": self.running.cpu(),
-            "snapshot": {w: {k: v.cpu() for k, v in s.items()} for w, s in self.snapshot.items()},
-            "divergences": [vars(d) for d in self.divergences],
-        }
+        """Everything needed to continue bit-identically (``checkpoint``: its keys); loadable with
+        ``torch.load(..., weights_only=True)``. Every tensor's first dimension is this trainer's
+        members (``checkpoint.merge_states`` joins processes' parts)."""
+        return checkpoint.capture(self.step, self.params_g, self.params_d, self.opt_g, self.opt_d, self.watch)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Load a state of all the run's members (as checkpoints hold), keeping this trainer's."""
-        state = select_members(state, self.member_index)
-        self.step = int(state["step"])
-        with torch.no_grad():
-            for mine, saved in ((self.params_g, state["params_g"]), (self.params_d, state["params_d"])):
-                for k, v in mine.items():
-                    v.copy_(saved[k])
-            for w, s in self.snapshot.items():
-                for k, v in s.items():
-                    v.copy_(state["snapshot"][w][k])
-        if self.opt_g is not None:
-            self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
-        dev = self.device
-        self.alive = state["alive"].to(dev).clone()
-        self.diverged_at = state["diverged_at"].to(dev).clone()
-        self.diverged_losses = state["diverged_losses"].to(dev).clone()
-        self.running = state["running"].to(dev).clone()
-        self.divergences = [Divergence(**d) for d in state["divergences"]]
-
-
-PER_MEMBER = ("params_g", "params_d", "alive", "diverged_at", "diverged_losses", "snapshot")
-
-
-def _map_members(state: dict[str, Any], fn) -> dict[str, Any]:
-    """Apply ``fn`` to every per-member tensor of a state dict (member dimension first; the running
-    sums [3, N] along their second)."""
-    def walk(v):
-        if isinstance(v, torch.Tensor):
-            return fn(v)
-        if isinstance(v, dict):
-            return {k: walk(x) for k, x in v.items()}
-        return v
-    out = dict(state)
-    for k in PER_MEMBER:
-        out[k] = walk(state[k])
-    out["running"] = fn(state["running"].T).T
-    for opt in ("opt_g", "opt_d"):
-        if state[opt] is not None:
-            out[opt] = {k: (v if k == "t" else [fn(x) for x in v]) for k, v in state[opt].items()}
-    return out
-
-
-def select_members(state: dict[str, Any], index: list[int]) -> dict[str, Any]:
-    """The part of a full state dict that holds the members ``index``."""
-    if state["alive"].shape[0] == len(index) and index == list(range(len(index))):
-        return state
-    idx = torch.tensor(index, dtype=torch.int64)
-    out = _map_members(state, lambda v: v[idx])
-    out["divergences"] = [d for d in state["divergences"] if d["member"] in set(index)]
-    return out
-
-
-def merge_states(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """One state dict of all members from the parts of consecutive member blocks (in order)."""
-    if len(parts) == 1:
-        return parts[0]
-
-    def cat(vals: list) -> Any:
-        if isinstance(vals[0], torch.Tensor):
-            return torch.cat(vals)
-        if isinstance(vals[0], dict):
-            return {k: cat([v[k] for v in vals]) for k in vals[0]}
-        return vals[0]
-
-    out = dict(parts[0])
-    for k in PER_MEMBER:
-        out[k] = cat([p[k] for p in parts])
-    out["running"] = torch.cat([p["running"] for p in parts], dim=1)
-    for opt in ("opt_g", "opt_d"):
-        if parts[0][opt] is not None:
-            out[opt] = {k: (v if k == "t" else [torch.cat([p[opt][k][i] for p in parts]) for i in range(len(v))])
-                        for k, v in parts[0][opt].items()}
-    out["divergences"] = [d for p in parts for d in p["divergences"]]
-    return out
+        state = checkpoint.select_members(state, self.member_index)
+        self.step = checkpoint.restore(state, self.params_g, self.params_d, self.opt_g, self.opt_d, self.watch)
 
 
 def _compile_call(model) -> Any:

@@ -172,22 +172,28 @@ class _ImageData:
     digits = None
 
 
-def applicable(names: tuple[str, ...], target: str, target_kwargs: dict[str, Any] | None = None) -> tuple[str, ...]:
-    """The evaluators of ``names`` that apply to the data ``target`` (a toy target or a data set)."""
+def applicable(names: tuple[str, ...], target: str, target_kwargs: dict[str, Any] | None = None,
+               built: Any = None) -> tuple[str, ...]:
+    """The evaluators of ``names`` that apply to the data ``target`` (a toy target or a data set);
+    ``built``: that toy target already built (else it is built here)."""
     from ..theory.targets import TARGETS, make_target
 
-    data = (make_target(target, **(target_kwargs or {})), None) if target in TARGETS else (None, _ImageData())
+    if target in TARGETS:
+        data = (built if built is not None else make_target(target, **(target_kwargs or {})), None)
+    else:
+        data = (None, _ImageData())
     return tuple(n for n in names if EVALUATORS[n].applies(*data))
 
 
-def check_evaluators(cfg: Any) -> None:
+def check_evaluators(cfg: Any, target: Any = None) -> None:
     """A ValueError naming the first evaluator of ``cfg`` (a TrainConfig) that cannot run on its data;
-    the engine would otherwise skip it and the metric would be silently absent."""
+    the engine would otherwise skip it and the metric would be silently absent. ``target``: cfg's toy
+    target already built (``assembly.assemble``'s), else it is built here."""
     for field_name in ("evaluators", "final_evaluators"):
         names = getattr(cfg, field_name)
-        ok = applicable(names, cfg.target, cfg.target_kwargs)
+        ok = applicable(names, cfg.target, cfg.target_kwargs, target)
         bad = [n for n in names if n not in ok]
         if bad:
-            fit = ", ".join(applicable(tuple(EVALUATORS), cfg.target, cfg.target_kwargs)) or "none"
+            fit = ", ".join(applicable(tuple(EVALUATORS), cfg.target, cfg.target_kwargs, target)) or "none"
             raise ValueError(f"evaluator {bad[0]!r} (in {field_name}) does not apply to target {cfg.target!r}; "
                              f"evaluators that do: {fit}")

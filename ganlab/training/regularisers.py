@@ -19,7 +19,7 @@ from .losses import gradient_penalty
 from .optim import member_view
 
 if TYPE_CHECKING:
-    from .engine import Trainer
+    from .interface import StepInterface as Trainer  # all a regulariser may use of the trainer
     from .methods import MethodConfig
 
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ..models import build_model
-from .config import Runtime, TrainConfig
+from .assembly import Assembly
+from .config import Runtime
 
 SAFETY = 0.9  # refuse above this share of the memory available now
 # glibc mallopt parameters (malloc.h) and the values ganlab sets: keep blocks up to 1 GiB in the
@@ -85,17 +85,16 @@ def available_bytes(device: str) -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def estimate_memory(cfg: TrainConfig, runtime: Runtime, data_shape: tuple[int, ...],
-                    n_members: int | None = None) -> MemoryEstimate:
-    """Bytes the run ``cfg`` would take with ``n_members`` members (default: its own)."""
+def estimate_memory(parts: Assembly, runtime: Runtime, n_members: int | None = None) -> MemoryEstimate:
+    """Bytes the run of ``parts`` (``assembly.assemble``) would take with ``n_members`` members
+    (default: its configuration's)."""
+    cfg = parts.cfg
     n = cfg.n_members if n_members is None else n_members
     m = cfg.method
     s = 8 if runtime.dtype == "float64" else 4
-    d_in = (data_shape[0] * m.pack, *data_shape[1:])
-    D = build_model(cfg.discriminator, d_in, (1,))
-    G = None if cfg.fixed_generator is not None else build_model(cfg.generator, (cfg.noise_dim,), data_shape)
-    rows = m.batch_size * m.pack
-    per_sample = math.prod(data_shape)
+    D, G = parts.D, parts.G
+    rows = parts.packing.rows
+    per_sample = math.prod(parts.shape)
     params = D.param_count() + (G.param_count() if G else 0)
     unroll = m.unroll + 1 if m.schedule == "unrolled" and m.unroll_order == "second" else 1
     acts = 2 * D.activation_count(m.batch_size) * unroll + (G.activation_count(rows) if G else 0)
@@ -115,12 +114,11 @@ def estimate_memory(cfg: TrainConfig, runtime: Runtime, data_shape: tuple[int, .
     return MemoryEstimate(parts, available_bytes(runtime.device), runtime.device)
 
 
-def check_memory(cfg: TrainConfig, runtime: Runtime, data_shape: tuple[int, ...],
-                 n_members: int | None = None) -> MemoryEstimate:
+def check_memory(parts: Assembly, runtime: Runtime, n_members: int | None = None) -> MemoryEstimate:
     """The estimate, or a ResourceError saying what would not fit."""
-    est = estimate_memory(cfg, runtime, data_shape, n_members)
+    est = estimate_memory(parts, runtime, n_members)
     if est.total > SAFETY * est.available:
-        n = cfg.n_members if n_members is None else n_members
+        n = parts.cfg.n_members if n_members is None else n_members
         raise ResourceError(f"this run needs more memory than there is: {n} member(s) need {est.describe()}. "
                             "Use fewer seeds or grid points, smaller nets or batches, or a larger machine.")
     return est

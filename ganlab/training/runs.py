@@ -29,6 +29,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from .assembly import assemble
 from .config import Runtime, TrainConfig, config_differences, identity_sha256
 from .engine import Divergence, Trainer, merge_states
 from .evaluators import check_evaluators, evaluator_keys
@@ -216,16 +217,6 @@ class Session:
         self.close()
 
 
-def data_shape(cfg: TrainConfig) -> tuple[int, ...]:
-    """The shape of one sample of the run's data, known before anything is built."""
-    from ..data.images import DATASETS
-    from ..theory.targets import make_target
-
-    if cfg.target in DATASETS:
-        return DATASETS[cfg.target].shape
-    return (make_target(cfg.target, **cfg.target_kwargs).dim,)
-
-
 def apply_threads(runtime: Runtime) -> int:
     """Set torch's CPU threads and keep glibc from returning the step's large blocks to the OS
     (``resources.tune_allocator``): the process-wide settings of a run, applied by ``start`` and
@@ -263,11 +254,12 @@ def start(cfg: TrainConfig, out: str, runtime: Runtime | None = None, command: l
     """A new run in the new folder ``out``: the memory estimate and every part are checked
     before the folder is created."""
     runtime = runtime or Runtime()
-    check_evaluators(cfg)  # here, not in TrainConfig: saved runs that predate the check still resume
+    parts = assemble(cfg, runtime)  # bad input fails before the folder exists
+    check_evaluators(cfg, parts.target)  # here, not in TrainConfig: saved runs that predate the check still resume
     apply_threads(runtime)
     comm = Comm(runtime.device)
-    check_memory(cfg, runtime, data_shape(cfg), len(comm.share(cfg.n_members)))
-    trainer = Trainer(cfg, runtime, members=comm.share(cfg.n_members))  # bad input fails before the folder exists
+    check_memory(parts, runtime, len(comm.share(cfg.n_members)))
+    trainer = Trainer(cfg, runtime, members=comm.share(cfg.n_members), parts=parts)
 
     def create() -> RunDir:
         header = {"identity": cfg.identity(), "identity_sha256": cfg.identity_sha256(), "steps": cfg.steps,
@@ -308,10 +300,11 @@ def resume(out: str, runtime: Runtime | None = None, *, steps: int | None = None
         if expect is not None and expect.identity() != cfg.identity():
             diff = config_differences(cfg.identity(), expect.identity())
             raise ValueError("refusing to resume with a different configuration (saved vs given): " + "; ".join(diff))
-        check_memory(cfg, runtime, data_shape(cfg), len(comm.share(cfg.n_members)))
+        parts = assemble(cfg, runtime)
+        check_memory(parts, runtime, len(comm.share(cfg.n_members)))
         found = _checked(comm, lambda: run.latest_checkpoint(cfg.identity_sha256()))
         path = comm.broadcast(None if found is None else str(found[1]))
-        trainer = Trainer(cfg, runtime, members=comm.share(cfg.n_members))
+        trainer = Trainer(cfg, runtime, members=comm.share(cfg.n_members), parts=parts)
         if path is not None:
             state = found[0] if comm.main else run.read_checkpoint(Path(path), cfg.identity_sha256())
             trainer.load_state_dict(state)

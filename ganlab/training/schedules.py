@@ -1,7 +1,8 @@
 """Update schedules: the order in which one training step updates D and G, as registered pieces.
 
 A schedule is a function ``(trainer, step) -> (d_loss [N], g_loss [N])`` built from the trainer's
-parts (``real``, ``fake``, ``d_loss``, ``g_loss``, ``update_d``, ``update_g``); ``draws_per_step``
+``interface.StepInterface`` (``real``, ``fake``, ``d_gradients``, ``g_gradients``, ``update_d``,
+``update_g``, ``unrolled_discriminator``); ``draws_per_step``
 says how many real batches a step takes (for epochs over a fixed set). Random draws are addressed
 by (step, sub): D step k uses sub k; the generator's own noise uses sub = d_steps.
 
@@ -26,7 +27,7 @@ import torch
 from .methods import SCHEDULE_NAMES
 
 if TYPE_CHECKING:
-    from .engine import Trainer
+    from .interface import StepInterface as Trainer
 
 Losses = tuple[torch.Tensor, torch.Tensor]
 

@@ -18,7 +18,7 @@ import cli_speed  # noqa: E402
 import plain_loop  # noqa: E402
 
 from ganlab.models import build_model  # noqa: E402
-from ganlab.training.runs import data_shape  # noqa: E402
+from ganlab.training.assembly import data_shape  # noqa: E402
 from shared_data import shared_mnist_dir  # noqa: E402
 
 
