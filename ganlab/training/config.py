@@ -194,7 +194,7 @@ class TrainConfig:
         d = self.to_dict()
         del d["steps"]
         for k in self.grid:
-            d["method"].pop(k)
+            d["method"].pop(k, None)  # (a late field at its default is not there)
         d["members"] = [{"seed": mb.seed, **mb.hyper} for mb in self.members()]
         return d
 

@@ -56,3 +56,13 @@ def test_a_late_part_field_is_saved_only_off_its_default():
 def test_a_part_field_is_validated_with_its_name(name):
     with pytest.raises(ValueError, match=f"{name} must be a"):
         TrainConfig(method=MethodConfig(**{name: -1.0}))
+
+
+def test_a_gridded_late_field_round_trips_through_the_identity():
+    """A part's late grid field (absent from the saved method at its default) can be gridded: the
+    identity lists it per member and rebuilds the same configuration."""
+    for pf in (pf for part in _parts() for pf in part.fields if pf.late and pf.grid):
+        cfg = TrainConfig(method=MethodConfig(), seeds=(0, 1), grid={pf.name: (0.0, 1.0)})
+        ident = cfg.identity()
+        assert pf.name not in ident["method"] and [m[pf.name] for m in ident["members"]] == [0.0, 0.0, 1.0, 1.0]
+        assert TrainConfig.from_dict({**ident, "steps": cfg.steps}) == cfg
