@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from ..validation import check_choice, check_int, check_positive
 from .losses import LOSSES
-from .lr_schedules import LR_SCHEDULES, Cosine, Step, from_method
+from .lr_schedules import LR_SCHEDULE_PART
 from .optim import OPTIMIZERS
 from .parts import PartField
 from .regularisers import REGULARISERS, active_regularisers
@@ -34,7 +34,8 @@ def option(default: Any, help: str, *, grid: bool = False, choices: tuple[str, .
 
 
 def _parts() -> list:
-    return [*LOSSES.values(), *REGULARISERS.values()]
+    """Every part that owns method fields: the learning-rate schedule, the losses, the regularisers."""
+    return [LR_SCHEDULE_PART, *LOSSES.values(), *REGULARISERS.values()]
 
 
 def _generator_losses() -> dict[str, str]:
@@ -85,22 +86,10 @@ class MethodConfig:
     eps: float = option(1e-8, "ε of Adam and RMSprop")
     rmsprop_alpha: float = option(0.99, "RMSprop's smoothing constant α")
     batch_size: int = option(256, "samples per minibatch (with packing: packs per minibatch)", flag="batch")
-    # the learning-rate schedule (``lr_schedules``): every member's lr_d and lr_g times its factor at each step
-    lr_schedule: str = option("constant", "learning-rate schedule of both networks: constant; step (× lr_gamma "
-                              "every lr_step_size steps); linear or cosine (down to lr_final_factor × the rate "
-                              "over lr_horizon steps, then held)", choices=tuple(LR_SCHEDULES))
-    lr_step_size: int | None = option(None, "steps between the step schedule's drops (torch's StepLR step_size)")
-    lr_gamma: float = option(Step.gamma, "the step schedule's factor per drop (torch's StepLR gamma)")
-    lr_horizon: int | None = option(None, "steps over which the linear or cosine schedule decays (torch's "
-                                    "total_iters / T_max); fixed with the run, so an extended run goes on at the "
-                                    "final rate")
-    lr_final_factor: float = option(Cosine.final_factor, "the linear or cosine schedule's final rate as a fraction "
-                                    "of the base rate (cosine: torch's eta_min / lr)")
-
     # fields added after run folders were saved: left out of a saved identity while at their default
-    # (``config.method_to_dict``), so those folders keep their hash; parts' late fields are added
-    LATE_FIELDS: ClassVar[tuple[str, ...]] = ("lr_schedule", "lr_step_size", "lr_gamma", "lr_horizon",
-                                              "lr_final_factor")
+    # (``config.method_to_dict``), so those folders keep their hash; the parts' late fields (the
+    # learning-rate schedule's, the new losses' and regularisers') are added to it
+    LATE_FIELDS: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
         check_choice("loss", self.loss, LOSSES)
@@ -127,10 +116,9 @@ class MethodConfig:
         object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
-        from_method(self)  # the learning-rate schedule and its parameters
         if self.unroll and self.schedule != "unrolled":
             raise ValueError(f"unroll={self.unroll} needs schedule 'unrolled', got {self.schedule!r}")
-        for part in _parts():  # each part's own fields and pairings
+        for part in _parts():  # each part's own fields and pairings (the lr schedule: ``lr_schedules.from_method``)
             part.check(self)
         if self.schedule == "unrolled" and not loss.unrollable:
             raise ValueError(f"the unrolled schedule is defined for the GAN loss, not loss {self.loss!r}")

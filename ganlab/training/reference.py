@@ -23,6 +23,7 @@ from torch.func import functional_call
 
 from .config import TrainConfig
 from .losses import LOSSES
+from .lr_schedules import from_method
 from .methods import MethodConfig
 from .regularisers import active_regularisers
 
@@ -90,19 +91,6 @@ def _optimizer(m: MethodConfig, params, lr: float) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=lr)
 
 
-# the learning-rate schedules as torch.optim.lr_scheduler's own classes, stepped once per training step
-# (``ganlab.training.lr_schedules`` writes their closed forms); a cosine one stops stepping at T_max, where
-# ganlab's holds (torch's would climb back up)
-_SCHEDULERS: dict[str, Callable[[MethodConfig, torch.optim.Optimizer], Any]] = {
-    "constant": lambda m, opt: None,
-    "step": lambda m, opt: torch.optim.lr_scheduler.StepLR(opt, step_size=m.lr_step_size, gamma=m.lr_gamma),
-    "linear": lambda m, opt: torch.optim.lr_scheduler.LinearLR(
-        opt, start_factor=1.0, end_factor=m.lr_final_factor, total_iters=m.lr_horizon),
-    "cosine": lambda m, opt: torch.optim.lr_scheduler.CosineAnnealingLR(
-        opt, T_max=m.lr_horizon, eta_min=m.lr_final_factor * opt.param_groups[0]["lr"]),
-}
-
-
 class ReferenceGAN:
     """One GAN (one member): ``method`` is that member's own method (grid values applied)."""
 
@@ -113,7 +101,10 @@ class ReferenceGAN:
         self.opt_g = _optimizer(method, self.G.parameters(), method.lr_g)
         self.opt_d = _optimizer(method, self.D.parameters(), method.lr_d)
         self.regularisers = active_regularisers(method, {})  # this member's own (gridded values applied)
-        self.schedulers = [s for s in (_SCHEDULERS[method.lr_schedule](method, o) for o in (self.opt_g, self.opt_d))
+        # the learning-rate schedule as torch.optim.lr_scheduler's own class (``lr_schedules`` writes the
+        # closed forms the engine uses), stepped once per training step until the schedule holds
+        self.lr_schedule = from_method(method)
+        self.schedulers = [s for s in (self.lr_schedule.reference_scheduler(o) for o in (self.opt_g, self.opt_d))
                            if s is not None]
 
     # -- the pieces, written out ------------------------------------------------------------------
@@ -181,8 +172,9 @@ class ReferenceGAN:
         real[k], z[k], alpha[k]: D step k's inputs; z[d_steps + j]: the generator's own noise for
         its j-th update (alternating only). Then each learning-rate scheduler steps once."""
         self._updates(real, z, alpha)
+        hold = self.lr_schedule.holds_from
         for s in self.schedulers:
-            if not (self.m.lr_schedule == "cosine" and s.last_epoch >= s.T_max):
+            if hold is None or s.last_epoch < hold:
                 s.step()
 
     def _updates(self, real: list[torch.Tensor], z: list[torch.Tensor], alpha: list[torch.Tensor | None]) -> None:
