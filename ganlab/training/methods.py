@@ -168,7 +168,8 @@ def describe(m: MethodConfig, grid: dict[str, Any] | None = None) -> str:
     grid = grid or {}
     regularisers = active_regularisers(m, grid)
     name, said = LOSSES[m.loss].label(m, regularisers)
-    for reg in regularisers:  # a penalty or clipping on a GAN discriminator is legitimate (e.g. Fedus et al. 2018), and said
+    # a penalty or clipping on a GAN discriminator is legitimate (e.g. Fedus et al. 2018), and said
+    for reg in regularisers:
         if reg not in said:
             name += f" + {reg.label(m, grid)}"
     extras = []

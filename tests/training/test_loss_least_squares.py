@@ -99,7 +99,8 @@ def test_flags_label_sweep_and_identity():
     flags = ("--loss", "least_squares", "--generator-loss", "least_squares")
     assert _config(*flags).label == "lsgan"
     cfg = _config(*flags, "--lsgan-a", "-1", "--lsgan-c", "0")
-    assert cfg.label == "lsgan a=-1 b=1 c=0" and (cfg.method.lsgan_a, cfg.method.lsgan_b, cfg.method.lsgan_c) == (-1, 1, 0)
+    assert cfg.label == "lsgan a=-1 b=1 c=0"
+    assert (cfg.method.lsgan_a, cfg.method.lsgan_b, cfg.method.lsgan_c) == (-1, 1, 0)
     saved = method_to_dict(MethodConfig())
     assert not {"lsgan_a", "lsgan_b", "lsgan_c"} & set(saved)  # runs saved before LSGAN keep their hash
     assert method_to_dict(cfg.method)["lsgan_a"] == -1.0 and "lsgan_b" not in method_to_dict(cfg.method)

@@ -27,7 +27,8 @@ def squared_gradient_norm(critic: Callable[[torch.Tensor], torch.Tensor], x: tor
 
 def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor,
                gamma: float | torch.Tensor) -> torch.Tensor:
-    """(γ/2) E_{x ~ p_data} ‖∇_x D(x)‖² on real samples [N, B, ...] → [N]; γ a number or one per member [N]."""
+    """(γ/2) E_{x ~ p_data} ‖∇_x D(x)‖² on real samples [N, B, ...] → [N]; γ a number or one per
+    member [N]."""
     return gamma / 2 * squared_gradient_norm(critic, real)
 
 

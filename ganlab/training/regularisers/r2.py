@@ -31,8 +31,8 @@ class R2(Regulariser):
     weight = "r2_gamma"
     what = "the R2 penalty"
     with_unrolled = True  # the engine's and the reference's unrolled steps take the whole D loss
-    fields = (PartField("r2_gamma", float, 0.0, "R2 penalty weight γ: (γ/2)·E‖∇_x D(x)‖² on generated samples "
-                        "(Mescheder et al. 2018; 0: off)", grid=True),)
+    fields = (PartField("r2_gamma", float, 0.0, "R2 penalty weight γ: (γ/2)·E‖∇_x D(x)‖² on generated "
+                        "samples (Mescheder et al. 2018; 0: off)", grid=True),)
 
     def label(self, m, grid):
         return "R2" if "r2_gamma" in grid else f"R2 γ={m.r2_gamma:g}"
