@@ -19,7 +19,7 @@ from ..data.sources import DataSource, TargetSource, make_source
 from ..models import BatchedModel, build_model
 from ..theory.targets import TARGETS, Target, make_target
 from .config import Runtime, TrainConfig
-from .losses import LOSSES, LossFamily
+from .losses import LOSSES, Loss
 from .lr_schedules import LRSchedule, from_method
 from .optim import OPTIMIZERS
 from .packing import Packing, Shape
@@ -49,7 +49,7 @@ class Assembly:
     fake_source: DataSource | None
     G: BatchedModel | None
     D: BatchedModel
-    loss: LossFamily
+    loss: Loss
     schedule: Any  # schedules.SCHEDULES entry: (trainer, step) -> (d_loss, g_loss)
     regularisers: list[Regulariser]
     lr_schedule: LRSchedule

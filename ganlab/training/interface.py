@@ -30,6 +30,9 @@ class StepInterface(Protocol):
     def real_labels(self, step: int, sub: int) -> torch.Tensor | None:
         """The class labels [N, B] of ``real(step, sub)`` (None when unconditional)."""
 
+    def fake_labels(self, step: int, sub: int, n: int | None = None, purpose: str = "labels") -> torch.Tensor | None:
+        """The class labels [N, n] that condition ``fake(step, sub)`` (None when unconditional)."""
+
     def fake(self, step: int, sub: int, grad: bool = False) -> torch.Tensor:
         """Generated minibatch (step, sub) [N, m·B, *shape], differentiable in θ_G with ``grad``."""
 

@@ -22,17 +22,21 @@ continues at the final rate after the horizon (unlike torch's CosineAnnealingLR,
 climb back up a second period).
 
 The method configuration names a schedule and its parameters as flat fields ``lr_schedule``,
-``lr_<parameter>`` (``methods.MethodConfig``); ``from_method`` builds the schedule from them.
+``lr_<parameter>``: ``LR_SCHEDULE_PART`` declares them (from the schedules' own fields and their
+help) for ``methods.MethodConfig`` to gather, and ``from_method`` builds the schedule from them.
+Each schedule also names torch's scheduler for the reference loop (``reference_scheduler``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+import typing
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..validation import check_choice, check_int
+from .parts import PartField
 
 
 def _check_factor(name: str, value: float) -> float:
@@ -48,6 +52,7 @@ class LRSchedule:
     ``step`` (0-based)."""
 
     name: ClassVar[str] = ""
+    help: ClassVar[str] = ""  # its ``--lr-schedule`` choice, in a few words
 
     def factor(self, step: int) -> float:
         raise NotImplementedError
@@ -55,12 +60,23 @@ class LRSchedule:
     def params(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @property
+    def holds_from(self) -> int | None:
+        """The step from which the factor stays constant, if it has one."""
+        return None
+
+    def reference_scheduler(self, opt):
+        """torch.optim.lr_scheduler's own scheduler of this schedule on ``opt`` (None: constant), for
+        ``training.reference``'s plain loop, which steps it once per training step (until ``holds_from``)."""
+        return None
+
 
 @dataclass(frozen=True)
 class Constant(LRSchedule):
     """η_t = η (the default)."""
 
     name: ClassVar[str] = "constant"
+    help: ClassVar[str] = "constant"
 
     def factor(self, step: int) -> float:
         return 1.0
@@ -71,8 +87,10 @@ class Step(LRSchedule):
     """η_t = η · γ^⌊t / step_size⌋ (torch's StepLR): γ times smaller every ``step_size`` steps."""
 
     name: ClassVar[str] = "step"
-    step_size: int | None = None
-    gamma: float = 0.1
+    help: ClassVar[str] = "step (× lr_gamma every lr_step_size steps)"
+    step_size: int | None = field(default=None, metadata={"help": "steps between the step schedule's drops "
+                                                                  "(torch's StepLR step_size)"})
+    gamma: float = field(default=0.1, metadata={"help": "the step schedule's factor per drop (torch's StepLR gamma)"})
 
     def __post_init__(self) -> None:
         check_int("the step schedule's step_size (lr_step_size)", self.step_size)
@@ -84,19 +102,32 @@ class Step(LRSchedule):
     def factor(self, step: int) -> float:
         return self.gamma ** (step // self.step_size)
 
+    def reference_scheduler(self, opt):
+        import torch
+
+        return torch.optim.lr_scheduler.StepLR(opt, step_size=self.step_size, gamma=self.gamma)
+
 
 @dataclass(frozen=True)
 class _Annealing(LRSchedule):
     """A schedule from η at step 0 down to f·η (f = ``final_factor``) at step T = ``horizon``,
     held there after; the two below differ only in the path."""
 
-    horizon: int | None = None
-    final_factor: float = 0.0
+    horizon: int | None = field(default=None, metadata={
+        "help": "steps over which the linear or cosine schedule decays (torch's total_iters / T_max); fixed with "
+                "the run, so an extended run goes on at the final rate"})
+    final_factor: float = field(default=0.0, metadata={
+        "help": "the linear or cosine schedule's final rate as a fraction of the base rate (cosine: torch's "
+                "eta_min / lr)"})
 
     def __post_init__(self) -> None:
         check_int(f"the {self.name} schedule's horizon (lr_horizon)", self.horizon)
         object.__setattr__(self, "final_factor", _check_factor(
             f"the {self.name} schedule's final_factor (lr_final_factor)", self.final_factor))
+
+    @property
+    def holds_from(self) -> int | None:
+        return self.horizon
 
 
 @dataclass(frozen=True)
@@ -106,9 +137,16 @@ class Linear(_Annealing):
     f·η after."""
 
     name: ClassVar[str] = "linear"
+    help: ClassVar[str] = "linear (down to lr_final_factor × the rate over lr_horizon steps, then held)"
 
     def factor(self, step: int) -> float:
         return 1.0 + (self.final_factor - 1.0) * min(step, self.horizon) / self.horizon
+
+    def reference_scheduler(self, opt):
+        import torch
+
+        return torch.optim.lr_scheduler.LinearLR(opt, start_factor=1.0, end_factor=self.final_factor,
+                                                 total_iters=self.horizon)
 
 
 @dataclass(frozen=True)
@@ -118,10 +156,17 @@ class Cosine(_Annealing):
     from η down to f·η at step T, held there after."""
 
     name: ClassVar[str] = "cosine"
+    help: ClassVar[str] = "cosine (the same along half a cosine)"
 
     def factor(self, step: int) -> float:
         f = self.final_factor
         return f + (1.0 - f) * (1.0 + math.cos(math.pi * min(step, self.horizon) / self.horizon)) / 2
+
+    def reference_scheduler(self, opt):  # (torch's would climb back up after T_max: the loop stops stepping it)
+        import torch
+
+        return torch.optim.lr_scheduler.CosineAnnealingLR(
+            opt, T_max=self.horizon, eta_min=self.final_factor * opt.param_groups[0]["lr"])
 
 
 LR_SCHEDULES: dict[str, type[LRSchedule]] = {"constant": Constant, "step": Step, "linear": Linear, "cosine": Cosine}
@@ -152,3 +197,27 @@ def from_method(method: Any) -> LRSchedule:
             raise ValueError(f"{key}={getattr(method, key)!r} does not apply to lr schedule {name!r} "
                              f"(its parameters: {own})")
     return make_lr_schedule(name, **{p: getattr(method, "lr_" + p) for p in takes})
+
+
+class _LRSchedulePart:
+    """The learning-rate schedule as a part of the method: its fields, ``lr_schedule`` and
+    ``lr_<parameter>`` of every schedule parameter (type, default and help from the schedule's own
+    field; all added after runs were saved, so late), and their check, ``from_method``."""
+
+    def __init__(self) -> None:
+        fields = [PartField("lr_schedule", str, "constant", "learning-rate schedule of both networks: "
+                            + "; ".join(s.help for s in LR_SCHEDULES.values()), choices=tuple(LR_SCHEDULES))]
+        seen = set()
+        for sched in LR_SCHEDULES.values():
+            hints = typing.get_type_hints(sched)
+            for f in dataclasses.fields(sched):
+                if f.name not in seen:
+                    seen.add(f.name)
+                    fields.append(PartField("lr_" + f.name, hints[f.name], f.default, f.metadata["help"]))
+        self.fields = tuple(fields)
+
+    def check(self, method: Any) -> None:
+        from_method(method)
+
+
+LR_SCHEDULE_PART = _LRSchedulePart()

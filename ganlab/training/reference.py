@@ -1,8 +1,10 @@
 """The plain way to train one GAN, written independently of the engine: ``nn.Sequential`` nets,
-``torch.optim`` optimizers, torch's ``binary_cross_entropy_with_logits`` for the GAN losses, the
-Wasserstein losses, gradient penalty, clipping, packing and the unrolled surrogate each written
-out here. It shares no loss, optimizer, packing or sampling code with the engine — so a wrong
-formula in either shows up as a disagreement (``tests/training/test_engine.py``).
+``torch.optim`` optimizers, packing and the unrolled surrogate written out here, and each loss's
+and regulariser's own written-out reference computation (``Loss.reference_discriminator``,
+``Regulariser.reference_penalty``, …: torch's ``binary_cross_entropy_with_logits`` for the GAN
+losses, the penalty on one member's [B, ...] batch), kept apart from the engine's batched one in
+the part's module. It shares no loss, optimizer, packing or sampling code with the engine — so a
+wrong formula in either shows up as a disagreement (``tests/training/test_engine.py``).
 
 Random inputs come from outside: ``train_step`` takes the real batches, noise and penalty
 interpolation weights of one step (in the tests, the ones the engine drew for the member being
@@ -16,12 +18,14 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
 from .config import TrainConfig
+from .losses import LOSSES
+from .lr_schedules import from_method
 from .methods import MethodConfig
+from .regularisers import active_regularisers
 
 
 class Maxout(nn.Module):
@@ -87,19 +91,6 @@ def _optimizer(m: MethodConfig, params, lr: float) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=lr)
 
 
-# the learning-rate schedules as torch.optim.lr_scheduler's own classes, stepped once per training step
-# (``ganlab.training.lr_schedules`` writes their closed forms); a cosine one stops stepping at T_max, where
-# ganlab's holds (torch's would climb back up)
-_SCHEDULERS: dict[str, Callable[[MethodConfig, torch.optim.Optimizer], Any]] = {
-    "constant": lambda m, opt: None,
-    "step": lambda m, opt: torch.optim.lr_scheduler.StepLR(opt, step_size=m.lr_step_size, gamma=m.lr_gamma),
-    "linear": lambda m, opt: torch.optim.lr_scheduler.LinearLR(
-        opt, start_factor=1.0, end_factor=m.lr_final_factor, total_iters=m.lr_horizon),
-    "cosine": lambda m, opt: torch.optim.lr_scheduler.CosineAnnealingLR(
-        opt, T_max=m.lr_horizon, eta_min=m.lr_final_factor * opt.param_groups[0]["lr"]),
-}
-
-
 class ReferenceGAN:
     """One GAN (one member): ``method`` is that member's own method (grid values applied)."""
 
@@ -109,7 +100,11 @@ class ReferenceGAN:
         self.D = sequential(cfg.discriminator, data_dim * method.pack, 1, d_weights)
         self.opt_g = _optimizer(method, self.G.parameters(), method.lr_g)
         self.opt_d = _optimizer(method, self.D.parameters(), method.lr_d)
-        self.schedulers = [s for s in (_SCHEDULERS[method.lr_schedule](method, o) for o in (self.opt_g, self.opt_d))
+        self.regularisers = active_regularisers(method, {})  # this member's own (gridded values applied)
+        # the learning-rate schedule as torch.optim.lr_scheduler's own class (``lr_schedules`` writes the
+        # closed forms the engine uses), stepped once per training step until the schedule holds
+        self.lr_schedule = from_method(method)
+        self.schedulers = [s for s in (self.lr_schedule.reference_scheduler(o) for o in (self.opt_g, self.opt_d))
                            if s is not None]
 
     # -- the pieces, written out ------------------------------------------------------------------
@@ -124,29 +119,15 @@ class ReferenceGAN:
     def d_objective(self, D: Callable, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor | None):
         m = self.m
         real_p, fake_p = self.packs(real), self.packs(fake)
-        lr_, lf = D(real_p), D(fake_p)
-        if m.loss == "gan":  # −[log D(x) + log(1 − D(G(z)))] as two binary cross-entropies
-            loss = (F.binary_cross_entropy_with_logits(lr_, torch.ones_like(lr_))
-                    + F.binary_cross_entropy_with_logits(lf, torch.zeros_like(lf)))
-        else:  # the critic maximises E f(x) − E f(G(z))
-            loss = lf.mean() - lr_.mean()
-        if m.gp_lambda:
-            if alpha is None or alpha.shape != (real_p.shape[0],):
-                raise ValueError(f"the gradient penalty takes one α per (packed) sample: {real_p.shape[0]} expected, "
-                                 f"got shape {None if alpha is None else tuple(alpha.shape)}")
-            a = alpha[:, None]
-            x_hat = (a * real_p + (1 - a) * fake_p).detach().requires_grad_(True)
-            (g,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
-            loss = loss + m.gp_lambda * ((g.norm(dim=1) - 1) ** 2).mean()
+        loss = LOSSES[m.loss].reference_discriminator(m, D(real_p), D(fake_p))
+        for reg in self.regularisers:
+            term = reg.reference_penalty(m, D, real_p, fake_p, alpha)
+            if term is not None:
+                loss = loss + term
         return loss
 
     def g_objective(self, D: Callable, fake: torch.Tensor) -> torch.Tensor:
-        lf = D(self.packs(fake))
-        if self.m.loss == "wasserstein":
-            return -lf.mean()
-        if self.m.generator_loss == "minimax":  # log(1 − D(G(z))) = −BCE(l, 0)
-            return -F.binary_cross_entropy_with_logits(lf, torch.zeros_like(lf))
-        return F.binary_cross_entropy_with_logits(lf, torch.ones_like(lf))  # −log D(G(z))
+        return LOSSES[self.m.loss].reference_generator(self.m, D(self.packs(fake)))
 
     def _d_step(self, real, z, alpha) -> None:
         with torch.no_grad():
@@ -154,13 +135,11 @@ class ReferenceGAN:
         self.opt_d.zero_grad()
         self.d_objective(self.D, real, fake, alpha).backward()
         self.opt_d.step()
-        self._clip()
+        self._after_d_update()
 
-    def _clip(self) -> None:
-        if self.m.clip is not None:
-            with torch.no_grad():
-                for p in self.D.parameters():
-                    p.clamp_(-self.m.clip, self.m.clip)
+    def _after_d_update(self) -> None:
+        for reg in self.regularisers:
+            reg.reference_after_update(self.m, self.D)
 
     def _unrolled_params(self, real, fake) -> dict[str, torch.Tensor]:
         """θ_D after K Adam steps on (real, fake), written out (Kingma & Ba, torch's ε placement),
@@ -193,8 +172,9 @@ class ReferenceGAN:
         real[k], z[k], alpha[k]: D step k's inputs; z[d_steps + j]: the generator's own noise for
         its j-th update (alternating only). Then each learning-rate scheduler steps once."""
         self._updates(real, z, alpha)
+        hold = self.lr_schedule.holds_from
         for s in self.schedulers:
-            if not (self.m.lr_schedule == "cosine" and s.last_epoch >= s.T_max):
+            if hold is None or s.last_epoch < hold:
                 s.step()
 
     def _updates(self, real: list[torch.Tensor], z: list[torch.Tensor], alpha: list[torch.Tensor | None]) -> None:
@@ -221,5 +201,5 @@ class ReferenceGAN:
             D = self.D
         self.g_objective(D, fake).backward(inputs=list(self.G.parameters()))
         self.opt_d.step()
-        self._clip()
+        self._after_d_update()
         self.opt_g.step()

@@ -22,6 +22,7 @@ so every quantity is a 1-D integral along the shift), the quantile formula for 1
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 
@@ -50,6 +51,8 @@ from ..theory.packing import packed_total_variation, packed_tv_bounds
 from ..theory.quadrature import integrate_over_modes
 from ..theory.targets import TARGETS, isotropic_mixture, make_target, mixture_1d, ring
 from ..training import losses
+from ..training.methods import METHODS
+from ..training.losses import least_squares
 from . import ClaimResult, at_least, at_most, equal, register_claim
 from ..theory.pairs import DROPPED, RING_SHIFT, shifted, toy_pairs
 
@@ -559,6 +562,38 @@ def claim_losses(seed: int) -> list[ClaimResult]:
     worst = float(np.abs(gp.detach().numpy() - hand).max()) if gp.shape == (3,) else math.inf
     rows.append(equal("gradient_penalty(f = |x|^2/2) = mean (|a x + (1-a) x'| - 1)^2 [per member]", 0.0, worst,
                       rounding(*hand), ROUNDING, "rounding"))
+    return rows
+
+
+@register_claim("lsgan_optimal_discriminator")
+def claim_lsgan_optimal_discriminator(seed: int) -> list[ClaimResult]:
+    """The least-squares GAN's optimal discriminator (Mao et al. 2017) D* = (b p_data + a p_g)/(p_data
+    + p_g): ganlab's ``least_squares.optimal_discriminator`` (from the targets' log densities)
+    against the hand formula on hand densities, and D* as the stationary point of ganlab's own
+    LSGAN loss: (p_data ∂L/∂D(x) + p_g ∂L/∂D(G(z)))·B/(p_data + p_g) = 0 at D(x) = D(G(z)) = D*
+    (autograd; the loss is convex in D, so D* is its minimiser)."""
+    rows = []
+    p, q = toy_pairs()["shifted ring8"]
+    x = torch.cat([p.sample(500, seed, dtype=torch.float64), q.sample(500, seed + 1, dtype=torch.float64)])
+    dp = _mixture_density(x.numpy(), p.means.numpy(), RING_STD)  # densities by hand
+    dq = _mixture_density(x.numpy(), q.means.numpy(), RING_STD)
+    loss = losses.LOSSES["least_squares"]
+    for a, b in [(0.0, 1.0), (-1.0, 1.0)]:
+        hand = (b * dp + a * dq) / (dp + dq)
+        d_star = least_squares.optimal_discriminator(p.log_prob(x), q.log_prob(x), a, b)
+        diff = float(np.abs(d_star.numpy() - hand).max())
+        rows.append(equal(f"LSGAN D* = (b p_data + a p_g)/(p_data + p_g), a = {a:g}, b = {b:g} [shifted ring8, "
+                          "1000 points, max |diff|]", 0.0, diff, rounding(1.0), ROUNDING, "rounding"))
+        real = torch.tensor(hand, dtype=torch.float64)[None, :, None].requires_grad_(True)
+        fake = real.detach().clone().requires_grad_(True)
+        method = dataclasses.replace(METHODS["nonsaturating"], loss="least_squares", generator_loss="least_squares",
+                                     lsgan_a=a, lsgan_b=b)
+        g_real, g_fake = torch.autograd.grad(loss.discriminator(real, fake, method).sum(), (real, fake))
+        n = real.shape[1]
+        residual = (dp * g_real[0, :, 0].numpy() + dq * g_fake[0, :, 0].numpy()) * n / (dp + dq)
+        rows.append(equal(f"p_data dL/dD(x) + p_g dL/dD(G(z)) = 0 at D = D*, ganlab's LSGAN loss, a = {a:g}, "
+                          f"b = {b:g} [shifted ring8, 1000 points, max |.| x B/(p_data + p_g)]", 0.0,
+                          float(np.abs(residual).max()), rounding(1.0), ROUNDING, "rounding"))
     return rows
 
 

@@ -56,7 +56,7 @@ def test_each_schedule_runs_through_the_interface(case, fixed):
 @pytest.mark.parametrize("name", list(REGULARISERS))
 def test_each_regulariser_runs_through_the_interface(name):
     reg = REGULARISERS[name]
-    cfg = small(make_method("nonsaturating"), seeds=(1, 2), grid={f: (1.0,) for f in reg.fields})
+    cfg = small(make_method("nonsaturating"), seeds=(1, 2), grid={f.name: (1.0,) for f in reg.fields})
     assert reg.active(cfg.method, cfg.grid)
     t = Trainer(cfg, F32)
     real, fake = t.pack(t.real(0, 0)), t.pack(t.fake(0, 0))
