@@ -101,11 +101,11 @@ PARTS: dict[str, Parts] = {
 
 
 def noise_points(count: int) -> torch.Tensor:
-    """``count`` standard-normal quantiles Φ⁻¹((i − ½)/count), scaled to mean square exactly 1
-    (their mean is 0 by symmetry), float64 [count]."""
+    """``count`` standard-normal quantiles Φ⁻¹((i − ½)/count), made exactly antisymmetric (their
+    mean is 0 and odd moments vanish) and scaled to mean square 1, float64 [count]."""
     count = check_int("noise points", count, minimum=2)
     z = torch.from_numpy(scipy.special.ndtri((np.arange(count) + 0.5) / count))
-    z = z - z.mean()
+    z = (z - z.flip(0)) / 2
     return z / z.pow(2).mean().sqrt()
 
 
