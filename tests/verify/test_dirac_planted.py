@@ -143,3 +143,15 @@ def test_the_rate_tolerance_is_tighter_than_the_slips(real):
     assert abs(theory.contraction_rate(m, SHORT.h, "simultaneous")
                - theory.contraction_rate(dataclasses.replace(m, gamma=m.gamma * 2), SHORT.h, "simultaneous")) > 5e-3
     assert np.isfinite(tolerances).all()
+
+
+def test_the_linearisation_bound_pieces():
+    """No remainder for a linear field (WGAN inside its clip); the cubic remainder of the GAN's
+    field shrinks as R² (halving R quarters it); the half-width is 0 for κ = 1 and η = 0 and
+    ρ(κ^{1/n} − 1) for η = 0."""
+    assert rows.nonlinear_remainder(theory.DiracMethod("wgan", clip=10.0), 0.2, "simultaneous", 1.0) < 1e-15
+    m = theory.DiracMethod("r1", gamma=0.3)
+    big, small = (rows.nonlinear_remainder(m, 0.2, "alternating", r) for r in (0.02, 0.01))
+    assert 0 < small and big / small == pytest.approx(4.0, rel=0.05)
+    assert rows.rate_half_width(0.9, 1.0, 0.0, 10) == 0.0
+    assert rows.rate_half_width(0.9, 2.0, 0.0, 10) == pytest.approx(0.9 * (2 ** 0.1 - 1))
