@@ -108,7 +108,7 @@ def generator_gradient(t: Trainer, thetas: Sequence[float], u: torch.Tensor, los
     theta = torch.tensor(list(thetas), dtype=t.dtype, requires_grad=True)
     z = u.to(t.dtype).expand(len(thetas), -1)
     fake = torch.stack([theta[:, None].expand_as(z), z], dim=-1)
-    value = LOSSES[t.cfg.method.loss].generator[loss](t.discriminate(t.params_d, fake))
+    value = LOSSES[t.cfg.method.loss].generator(loss, t.discriminate(t.params_d, fake), t.cfg.method)
     (grad,) = torch.autograd.grad(value.sum(), theta)
     return grad.tolist()
 

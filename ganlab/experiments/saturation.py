@@ -60,7 +60,7 @@ def gradient_norms(t: Trainer, step: int) -> tuple[torch.Tensor, torch.Tensor, t
     for loss in ("minimax", "nonsaturating"):
         fake = t.fake(step, sub, grad=True)
         logits = t.discriminate(t.params_d, fake)
-        grads = torch.autograd.grad(LOSSES["gan"].generator[loss](logits).sum(), list(t.params_g.values()))
+        grads = torch.autograd.grad(LOSSES["gan"].generator(loss, logits, t.cfg.method).sum(), list(t.params_g.values()))
         norms.append(torch.sqrt(sum((g.flatten(1) ** 2).sum(1) for g in grads)))
     return norms[0], norms[1], torch.sigmoid(logits.detach()[..., 0])
 

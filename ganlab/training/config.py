@@ -31,6 +31,7 @@ from ..rng import MAX_STEP, check_seed
 from ..theory.targets import TARGETS, make_target
 from ..validation import check_choice, check_int
 from .methods import METHODS, MethodConfig, describe, grid_fields, option
+from .regularisers import active_regularisers
 
 NOISES = ("normal", "uniform")
 DTYPES = ("float32", "float64", "bfloat16")
@@ -120,8 +121,6 @@ class TrainConfig:
             check_int("dataset_size", self.dataset_size)
             if self.dataset_size < m.batch_size * m.pack:
                 raise ValueError(f"dataset_size {self.dataset_size} is smaller than one batch ({m.batch_size * m.pack})")
-        if m.loss == "gan" and m.generator_loss == "wasserstein" or m.loss == "wasserstein" and m.generator_loss != "wasserstein":
-            raise ValueError(f"generator loss {m.generator_loss!r} does not pair with loss {m.loss!r}")
         self._check_batch_norm()
         self._check_grid()
 
@@ -131,9 +130,10 @@ class TrainConfig:
             if getattr(spec, "batch_norm", False) and rows < 2:
                 raise ValueError(f"the {role} uses batch norm, which needs at least 2 rows per batch "
                                  f"(per pack slot), got batch_size {rows}")
-        if getattr(self.discriminator, "batch_norm", False) and m.gp_lambda:
-            raise ValueError("a gradient penalty is per sample; a critic with batch norm mixes samples "
-                             "(Gulrajani et al. 2017, §4): turn the critic's batch norm off")
+        for reg in active_regularisers(m, self.grid):
+            if reg.per_sample and getattr(self.discriminator, "batch_norm", False):
+                raise ValueError(f"{reg.what} is per sample; a critic with batch norm mixes samples "
+                                 "(Gulrajani et al. 2017, §4): turn the critic's batch norm off")
 
     def _check_grid(self) -> None:
         grid = {}
@@ -194,7 +194,7 @@ class TrainConfig:
         d = self.to_dict()
         del d["steps"]
         for k in self.grid:
-            d["method"].pop(k)
+            d["method"].pop(k, None)  # (a late field at its default is not there)
         d["members"] = [{"seed": mb.seed, **mb.hyper} for mb in self.members()]
         return d
 

@@ -224,7 +224,8 @@ class Trainer:
             both_y = None if real_y is None else torch.cat([real_y, fake_y], dim=1)
             both = self.discriminate_packs(params_d, torch.cat([real_p, fake_p], dim=1), both_y)
             real_l, fake_l = both.split([real_p.shape[1], fake_p.shape[1]], dim=1)
-        loss = LOSSES[self.cfg.method.loss].discriminator(real_l, fake_l)
+        m = self.cfg.method
+        loss = LOSSES[m.loss].discriminator(real_l, fake_l, m)
         for reg in self.regularisers:
             term = reg.penalty(self, params_d, real_p, fake_p, step, sub)
             if term is not None:
@@ -234,7 +235,7 @@ class Trainer:
     def g_loss(self, params_d: Params, fake: torch.Tensor, step: int, sub: int) -> torch.Tensor:
         """The generator's loss [N] on ``fake``, draw (step, sub)."""
         m = self.cfg.method
-        return LOSSES[m.loss].generator[m.generator_loss](self.discriminate(params_d, fake, self.fake_labels(step, sub)))
+        return LOSSES[m.loss].generator(m.generator_loss, self.discriminate(params_d, fake, self.fake_labels(step, sub)), m)
 
     def _gradients(self, loss: torch.Tensor, params: Params) -> list[torch.Tensor]:
         """Gradients of Σ_i alive_i · loss_i: a frozen member gets exactly zero gradients (its own

@@ -1,11 +1,13 @@
 """Training methods: one typed configuration, named methods in a registry, and a label that says
 what a configuration trains.
 
-A method is a loss family (GAN on logits, or Wasserstein), a generator loss, an update schedule
-(``schedules.SCHEDULES``: alternating, simultaneous, unrolled) with k discriminator steps per
-generator step, packing (PacGAN), and regularisers (``regularisers.REGULARISERS``: a gradient
-penalty, weight clipping). Fields carry metadata: ``help`` (the CLI's flag help), ``grid=True``
-(a hyperparameter grid may vary it across the members of one batched run), ``choices``.
+A method is a loss family (``losses.LOSSES``: GAN on logits, Wasserstein, ...), a generator loss, an
+update schedule (``schedules.SCHEDULES``: alternating, simultaneous, unrolled) with k discriminator
+steps per generator step, packing (PacGAN), and regularisers (``regularisers.REGULARISERS``: a
+gradient penalty, weight clipping, ...). Fields carry metadata: ``help`` (the CLI's flag help),
+``grid=True`` (a hyperparameter grid may vary it across the members of one batched run),
+``choices``. The loss and regulariser parts declare their own fields, rules and labels; this
+module gathers them (``MethodConfig``, ``describe``) without naming any.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ..validation import check_choice, check_int, check_nonnegative, check_positive
+from ..validation import check_choice, check_int, check_positive
 from .losses import LOSSES
 from .lr_schedules import LR_SCHEDULES, Cosine, Step, from_method
 from .optim import OPTIMIZERS
+from .parts import PartField
+from .regularisers import REGULARISERS, active_regularisers
 
 SCHEDULE_NAMES = ("alternating", "simultaneous", "unrolled")  # ``schedules.SCHEDULES`` checks it matches
 
@@ -29,14 +33,41 @@ def option(default: Any, help: str, *, grid: bool = False, choices: tuple[str, .
     return field(default=default, metadata=meta)
 
 
-@dataclass(frozen=True)
-class MethodConfig:
-    """How one GAN is trained (see each field's help)."""
+def _parts() -> list:
+    return [*LOSSES.values(), *REGULARISERS.values()]
 
-    loss: str = option("gan", "loss family: gan (D on logits) or wasserstein (critic)", choices=tuple(LOSSES))
-    generator_loss: str = option("nonsaturating", "generator loss: minimax (descend log(1 − D(G(z)))), "
-                                 "nonsaturating (descend −log D(G(z))), or wasserstein",
-                                 choices=("minimax", "nonsaturating", "wasserstein"))
+
+def _generator_losses() -> dict[str, str]:
+    """Every registered loss's generator losses, name → help, in registration order."""
+    return {name: help_ for loss in LOSSES.values() for name, help_ in loss.generators.items()}
+
+
+def _with_part_fields(cls: type) -> type:
+    """Add every registered part's fields to the class before ``dataclass`` reads it (so flags, sweep
+    keys and grid fields derive from them), and list the late ones in ``LATE_FIELDS``."""
+    own: dict[str, PartField] = {}
+    for part in _parts():
+        for pf in part.fields:
+            if pf.name in own or pf.name in cls.__annotations__:
+                raise ValueError(f"method field {pf.name!r} is declared twice (by {type(part).__name__})")
+            own[pf.name] = pf
+            cls.__annotations__[pf.name] = pf.type
+            setattr(cls, pf.name, option(pf.default, pf.help, grid=pf.grid, choices=pf.choices))
+    cls.LATE_FIELDS = cls.LATE_FIELDS + tuple(name for name, pf in own.items() if pf.late)
+    return cls
+
+
+@dataclass(frozen=True)
+@_with_part_fields
+class MethodConfig:
+    """How one GAN is trained (see each field's help); besides the fields below, every registered
+    loss's and regulariser's own (e.g. ``gp_lambda``, ``clip``)."""
+
+    loss: str = option("gan", "loss family: " + ", ".join(loss.help for loss in LOSSES.values()),
+                       choices=tuple(LOSSES))
+    generator_loss: str = option("nonsaturating", "generator loss (one its loss family offers): "
+                                 + ", ".join(f"{k} ({v})" for k, v in _generator_losses().items()),
+                                 choices=tuple(_generator_losses()))
     schedule: str = option("alternating", "update order: alternating (k D steps, then g_steps G steps on fresh noise), "
                            "simultaneous (G's gradient at the same θ_D, on the same batch; both applied "
                            "together), unrolled (simultaneous, G's loss through K unrolled D steps)",
@@ -47,9 +78,6 @@ class MethodConfig:
     unroll: int = option(0, "K, the unrolled D steps inside G's loss (schedule unrolled; 0 = standard GAN)")
     unroll_order: str = option("second", "second: differentiate through the unrolled steps; first: treat them "
                                "as constants", choices=("first", "second"))
-    clip: float | None = option(None, "WGAN weight clipping to [−c, c] after each critic update (none: off)",
-                                grid=True)
-    gp_lambda: float = option(0.0, "WGAN-GP gradient-penalty weight λ (0: off)", grid=True)
     optimizer: str = option("adam", "optimizer of both networks", choices=tuple(OPTIMIZERS))
     lr_d: float = option(1e-4, "discriminator learning rate", grid=True)
     lr_g: float = option(1e-4, "generator learning rate", grid=True)
@@ -70,13 +98,17 @@ class MethodConfig:
                                     "of the base rate (cosine: torch's eta_min / lr)")
 
     # fields added after run folders were saved: left out of a saved identity while at their default
-    # (``config.method_to_dict``), so those folders keep their hash
+    # (``config.method_to_dict``), so those folders keep their hash; parts' late fields are added
     LATE_FIELDS: ClassVar[tuple[str, ...]] = ("lr_schedule", "lr_step_size", "lr_gamma", "lr_horizon",
                                               "lr_final_factor")
 
     def __post_init__(self) -> None:
         check_choice("loss", self.loss, LOSSES)
-        check_choice(f"generator loss for loss {self.loss!r}", self.generator_loss, LOSSES[self.loss].generator)
+        loss = LOSSES[self.loss]
+        check_choice("generator loss", self.generator_loss, _generator_losses())
+        if self.generator_loss not in loss.generators:
+            raise ValueError(f"generator loss {self.generator_loss!r} does not pair with loss {self.loss!r}; "
+                             f"it takes {', '.join(map(repr, loss.generators))}")
         check_choice("schedule", self.schedule, SCHEDULE_NAMES)
         check_int("d_steps", self.d_steps)
         check_int("g_steps", self.g_steps)
@@ -90,9 +122,6 @@ class MethodConfig:
         check_positive("lr_d", self.lr_d)
         check_positive("lr_g", self.lr_g)
         check_positive("eps", self.eps)
-        if self.clip is not None:
-            check_positive("clip", self.clip)
-        check_nonnegative("gp_lambda", self.gp_lambda)
         if not 0 <= self.rmsprop_alpha < 1:
             raise ValueError(f"rmsprop_alpha must lie in [0, 1), got {self.rmsprop_alpha!r}")
         object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
@@ -101,18 +130,15 @@ class MethodConfig:
         from_method(self)  # the learning-rate schedule and its parameters
         if self.unroll and self.schedule != "unrolled":
             raise ValueError(f"unroll={self.unroll} needs schedule 'unrolled', got {self.schedule!r}")
-        if self.schedule == "unrolled" and self.loss != "gan":
+        for part in _parts():  # each part's own fields and pairings
+            part.check(self)
+        if self.schedule == "unrolled" and not loss.unrollable:
             raise ValueError(f"the unrolled schedule is defined for the GAN loss, not loss {self.loss!r}")
-        if self.clip is not None and self.gp_lambda:
-            raise ValueError(
-                f"clip={self.clip} with gp_lambda={self.gp_lambda}: weight clipping (WGAN) and the gradient "
-                "penalty (WGAN-GP, which replaces clipping; Gulrajani et al. 2017) are two Lipschitz constraints; "
-                "use one: clip none (e.g. --method wgan-gp) or gp_lambda 0 (--method wgan)")
-        if self.schedule == "unrolled" and (self.gp_lambda or self.clip is not None):
-            raise ValueError(
-                f"schedule 'unrolled' with gp_lambda={self.gp_lambda} / clip={self.clip}: the unrolled "
-                "discriminator steps would leave out the penalty or the clipping; use one or the other"
-            )
+        for reg in REGULARISERS.values():
+            if self.schedule == "unrolled" and reg.on(self) and not reg.with_unrolled:
+                raise ValueError(
+                    f"schedule 'unrolled' with {reg.weight}={getattr(self, reg.weight)}: the unrolled "
+                    f"discriminator steps would leave out {reg.what}; use one or the other")
 
 
 def grid_fields() -> tuple[str, ...]:
@@ -152,19 +178,11 @@ def describe(m: MethodConfig, grid: dict[str, Any] | None = None) -> str:
     """What a configuration trains, from its fields (never from the name it started as): e.g.
     "nonsaturating", "packed m=4 (nonsaturating)", "unrolled K=5 (minimax)", "wgan-gp"."""
     grid = grid or {}
-    if m.loss == "wasserstein":
-        if m.gp_lambda or "gp_lambda" in grid:
-            name = "wgan-gp"
-        elif m.clip is not None or "clip" in grid:
-            name = "wgan"
-        else:
-            name = "wasserstein (unconstrained)"
-    else:  # a penalty or clipping on a GAN discriminator is legitimate (e.g. Fedus et al. 2018), and said
-        name = "vanilla" if m.generator_loss == "minimax" else "nonsaturating"
-        if m.gp_lambda or "gp_lambda" in grid:
-            name += " + gp" if "gp_lambda" in grid else f" + gp λ={m.gp_lambda:g}"
-        if m.clip is not None or "clip" in grid:
-            name += " + clip" if "clip" in grid else f" + clip {m.clip:g}"
+    regularisers = active_regularisers(m, grid)
+    name, said = LOSSES[m.loss].label(m, regularisers)
+    for reg in regularisers:  # a penalty or clipping on a GAN discriminator is legitimate (e.g. Fedus et al. 2018), and said
+        if reg not in said:
+            name += f" + {reg.label(m, grid)}"
     extras = []
     if m.schedule == "unrolled":
         extras.append(f"unrolled K={m.unroll}")

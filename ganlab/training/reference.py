@@ -1,8 +1,10 @@
 """The plain way to train one GAN, written independently of the engine: ``nn.Sequential`` nets,
-``torch.optim`` optimizers, torch's ``binary_cross_entropy_with_logits`` for the GAN losses, the
-Wasserstein losses, gradient penalty, clipping, packing and the unrolled surrogate each written
-out here. It shares no loss, optimizer, packing or sampling code with the engine — so a wrong
-formula in either shows up as a disagreement (``tests/training/test_engine.py``).
+``torch.optim`` optimizers, packing and the unrolled surrogate written out here, and each loss's
+and regulariser's own written-out reference computation (``Loss.reference_discriminator``,
+``Regulariser.reference_penalty``, …: torch's ``binary_cross_entropy_with_logits`` for the GAN
+losses, the penalty on one member's [B, ...] batch), kept apart from the engine's batched one in
+the part's module. It shares no loss, optimizer, packing or sampling code with the engine — so a
+wrong formula in either shows up as a disagreement (``tests/training/test_engine.py``).
 
 Random inputs come from outside: ``train_step`` takes the real batches, noise and penalty
 interpolation weights of one step (in the tests, the ones the engine drew for the member being
@@ -16,12 +18,13 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
 from .config import TrainConfig
+from .losses import LOSSES
 from .methods import MethodConfig
+from .regularisers import active_regularisers
 
 
 class Maxout(nn.Module):
@@ -109,6 +112,7 @@ class ReferenceGAN:
         self.D = sequential(cfg.discriminator, data_dim * method.pack, 1, d_weights)
         self.opt_g = _optimizer(method, self.G.parameters(), method.lr_g)
         self.opt_d = _optimizer(method, self.D.parameters(), method.lr_d)
+        self.regularisers = active_regularisers(method, {})  # this member's own (gridded values applied)
         self.schedulers = [s for s in (_SCHEDULERS[method.lr_schedule](method, o) for o in (self.opt_g, self.opt_d))
                            if s is not None]
 
@@ -124,29 +128,15 @@ class ReferenceGAN:
     def d_objective(self, D: Callable, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor | None):
         m = self.m
         real_p, fake_p = self.packs(real), self.packs(fake)
-        lr_, lf = D(real_p), D(fake_p)
-        if m.loss == "gan":  # −[log D(x) + log(1 − D(G(z)))] as two binary cross-entropies
-            loss = (F.binary_cross_entropy_with_logits(lr_, torch.ones_like(lr_))
-                    + F.binary_cross_entropy_with_logits(lf, torch.zeros_like(lf)))
-        else:  # the critic maximises E f(x) − E f(G(z))
-            loss = lf.mean() - lr_.mean()
-        if m.gp_lambda:
-            if alpha is None or alpha.shape != (real_p.shape[0],):
-                raise ValueError(f"the gradient penalty takes one α per (packed) sample: {real_p.shape[0]} expected, "
-                                 f"got shape {None if alpha is None else tuple(alpha.shape)}")
-            a = alpha[:, None]
-            x_hat = (a * real_p + (1 - a) * fake_p).detach().requires_grad_(True)
-            (g,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
-            loss = loss + m.gp_lambda * ((g.norm(dim=1) - 1) ** 2).mean()
+        loss = LOSSES[m.loss].reference_discriminator(m, D(real_p), D(fake_p))
+        for reg in self.regularisers:
+            term = reg.reference_penalty(m, D, real_p, fake_p, alpha)
+            if term is not None:
+                loss = loss + term
         return loss
 
     def g_objective(self, D: Callable, fake: torch.Tensor) -> torch.Tensor:
-        lf = D(self.packs(fake))
-        if self.m.loss == "wasserstein":
-            return -lf.mean()
-        if self.m.generator_loss == "minimax":  # log(1 − D(G(z))) = −BCE(l, 0)
-            return -F.binary_cross_entropy_with_logits(lf, torch.zeros_like(lf))
-        return F.binary_cross_entropy_with_logits(lf, torch.ones_like(lf))  # −log D(G(z))
+        return LOSSES[self.m.loss].reference_generator(self.m, D(self.packs(fake)))
 
     def _d_step(self, real, z, alpha) -> None:
         with torch.no_grad():
@@ -154,13 +144,11 @@ class ReferenceGAN:
         self.opt_d.zero_grad()
         self.d_objective(self.D, real, fake, alpha).backward()
         self.opt_d.step()
-        self._clip()
+        self._after_d_update()
 
-    def _clip(self) -> None:
-        if self.m.clip is not None:
-            with torch.no_grad():
-                for p in self.D.parameters():
-                    p.clamp_(-self.m.clip, self.m.clip)
+    def _after_d_update(self) -> None:
+        for reg in self.regularisers:
+            reg.reference_after_update(self.m, self.D)
 
     def _unrolled_params(self, real, fake) -> dict[str, torch.Tensor]:
         """θ_D after K Adam steps on (real, fake), written out (Kingma & Ba, torch's ε placement),
@@ -221,5 +209,5 @@ class ReferenceGAN:
             D = self.D
         self.g_objective(D, fake).backward(inputs=list(self.G.parameters()))
         self.opt_d.step()
-        self._clip()
+        self._after_d_update()
         self.opt_g.step()

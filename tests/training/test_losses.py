@@ -144,5 +144,5 @@ def test_gradient_penalty_norm_runs_over_all_sample_dimensions():
 
 
 def test_loss_registry_pairs():
-    assert set(LOSSES["gan"].generator) == {"minimax", "nonsaturating"}
-    assert set(LOSSES["wasserstein"].generator) == {"wasserstein"}
+    assert set(LOSSES["gan"].generators) == {"minimax", "nonsaturating"}
+    assert set(LOSSES["wasserstein"].generators) == {"wasserstein"}
