@@ -6,11 +6,11 @@ whose logit is −ψx: the paper's D_ψ(x) = ψx scores fakes high, ganlab's log
 high, so with the minus sign ψ is the paper's ψ and the fields of ``ganlab.theory.dirac`` apply as
 written. Each player's gradient is autograd of its ganlab loss (``training.losses.LOSSES``: the GAN
 discriminator loss with the minimax or non-saturating generator loss, the Wasserstein critic and
-generator losses, ``gradient_penalty``), never a re-derivation of the field:
+generator losses, ``gradient_penalty``, ``regularisers.r1``), never a re-derivation of the field:
 
 * WGAN: weight clipping of ψ to [−c, c] after every update;
 * WGAN-GP: ganlab's λ·E(‖∇ₓD(x̂)‖ − 1)² has no ½ and target norm 1: λ = γ/2 and g0 = 1;
-* R1 / R2: γ/2 · E‖∇ₓD‖² on real / fake samples (``PENALTIES``);
+* R1 / R2: γ/2 · E‖∇ₓD‖² on real / fake samples (``PENALTIES``; R1 is ``training.regularisers.r1``'s);
 * instance noise: real samples σε and fake samples θ + σε′ over a fixed set of B points ε (the
   normal quantiles, scaled to mean 0 and mean square exactly 1). The field's Jacobian at the
   equilibrium depends on the noise only through its mean and mean square, so the discrete set
@@ -35,43 +35,34 @@ import torch
 
 from ..theory.dirac import DiracMethod
 from ..training.losses import LOSSES, gradient_penalty
+from ..training.methods import MethodConfig
+from ..training.regularisers.r1 import r1_penalty, squared_gradient_norm
 from ..validation import check_choice, check_int, check_positive
 from .common import pick
 
 Critic = Callable[[torch.Tensor], torch.Tensor]
 
 
-def _input_gradient_norm2(critic: Critic, x: torch.Tensor) -> torch.Tensor:
-    """E‖∇ₓD(x)‖² over the batch, [N], differentiable in D's parameters."""
-    x = x.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
-    return grad.flatten(2).pow(2).sum(2).mean(1)
+# The discriminator's penalties on the Dirac-GAN, each (critic, real, fake, γ) → [N] with the paper's
+# γ: R1 is ``training.regularisers.r1``'s; R2 (the same squared input gradient on the generated
+# samples, §3.5) is written here with its helper until ``training.regularisers`` has one (then one
+# line); WGAN-GP is ganlab's penalty, whose λ(‖∇‖ − 1)² has no ½: λ = γ/2 gives γ/2 (|ψ| − g0)².
+def r2_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor, gamma: float) -> torch.Tensor:
+    """R2: γ/2 E_{p_θ}‖∇ₓD(x)‖²."""
+    return gamma / 2 * squared_gradient_norm(critic, fake)
 
 
-# Zero-centred gradient penalties without their γ/2 (Mescheder et al. 2018, §3.5 / §4). Written out
-# here until the R1/R2 pure functions of ``training.regularisers`` exist; each is then one line.
-def r1_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """R1: E_{p_data}‖∇ₓD(x)‖²."""
-    return _input_gradient_norm2(critic, real)
-
-
-def r2_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """R2: E_{p_θ}‖∇ₓD(x)‖²."""
-    return _input_gradient_norm2(critic, fake)
-
-
-def gp_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """ganlab's WGAN-GP penalty E(‖∇ₓD(x̂)‖ − 1)² at the midpoints x̂ (α = ½; in the Dirac-GAN
-    ∇ₓD = −ψ everywhere, so α does not matter)."""
+def gp_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor, gamma: float) -> torch.Tensor:
+    """ganlab's WGAN-GP penalty λ E(‖∇ₓD(x̂)‖ − 1)², λ = γ/2, at the midpoints x̂ (α = ½; in the
+    Dirac-GAN ∇ₓD = −ψ everywhere, so α does not matter)."""
     alpha = torch.full(real.shape[:2], 0.5, dtype=real.dtype)
-    return gradient_penalty(critic, real, fake, alpha)
+    return gamma / 2 * gradient_penalty(critic, real, fake, alpha)
 
 
-# (name → (penalty without its weight, the weight as a function of the paper's γ))
-PENALTIES: dict[str, tuple[Callable[[Critic, torch.Tensor, torch.Tensor], torch.Tensor], Callable[[float], float]]] = {
-    "r1": (r1_penalty, lambda gamma: gamma / 2),
-    "r2": (r2_penalty, lambda gamma: gamma / 2),
-    "gp": (gp_penalty, lambda gamma: gamma / 2),  # ganlab's λ = γ/2: λ(‖∇‖ − 1)² = γ/2 (|ψ| − g0)²
+PENALTIES: dict[str, Callable[[Critic, torch.Tensor, torch.Tensor, float], torch.Tensor]] = {
+    "r1": lambda critic, real, fake, gamma: r1_penalty(critic, real, gamma),
+    "r2": r2_penalty,
+    "gp": gp_penalty,
 }
 
 
@@ -118,6 +109,8 @@ class DiracTrainer:
         if self.parts.penalty == "gp" and method.g0 != 1.0:
             raise ValueError(f"ganlab's gradient penalty has target norm 1; got g0={method.g0}")
         self.eps = noise_points(noise) * method.sigma if self.parts.noise else torch.zeros(1, dtype=torch.float64)
+        self.loss = LOSSES[self.parts.loss]
+        self.config = MethodConfig(loss=self.parts.loss, generator_loss=self.parts.generator)  # what the loss may read
 
     def samples(self, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(real, fake), [N, B, 1]: σε and θ + σε with instance noise, else 0 and θ."""
@@ -131,12 +124,11 @@ class DiracTrainer:
         psi = psi.detach().requires_grad_(True)
         critic = lambda x: -psi.reshape(-1, 1, 1) * x  # noqa: E731  the paper's D_ψ = ψx scores fakes high
         real, fake = self.samples(theta)
-        family = LOSSES[p.loss]
-        d_loss = family.discriminator(critic(real), critic(fake))  # θ kept in: consensus differentiates ∂L_D/∂ψ in θ
+        # θ kept in the D loss: consensus differentiates ∂L_D/∂ψ in θ
+        d_loss = self.loss.discriminator(critic(real), critic(fake), self.config)
         if p.penalty is not None:
-            penalty, weight = PENALTIES[p.penalty]
-            d_loss = d_loss + weight(m.gamma) * penalty(critic, real, fake.detach())
-        g_loss = family.generator[p.generator](critic(fake))
+            d_loss = d_loss + PENALTIES[p.penalty](critic, real, fake.detach(), m.gamma)
+        g_loss = self.loss.generator(p.generator, critic(fake), self.config)
         (g_theta,) = torch.autograd.grad(g_loss.sum(), theta, create_graph=p.consensus)
         (g_psi,) = torch.autograd.grad(d_loss.sum(), psi, create_graph=p.consensus)
         if p.consensus:  # both players also descend γ·½‖v‖² (Mescheder et al. 2017)

@@ -12,11 +12,10 @@ import torch
 from ganlab.experiments.dirac import (
     ARMS,
     PARTS,
+    PENALTIES,
     DiracTrainer,
     SETTINGS,
     noise_points,
-    r1_penalty,
-    r2_penalty,
     run_arms,
 )
 from ganlab.theory.dirac import METHODS, DiracMethod, step
@@ -68,17 +67,22 @@ def test_noise_points_have_mean_zero_and_mean_square_one():
         noise_points(1)
 
 
-def test_r1_and_r2_penalties_are_their_formulas():
-    """E‖∇ₓD(x)‖² on the real (R1) or fake (R2) batch, per member: for D(x) = a·x² the gradient is
-    2a·x, so the penalty is 4a²·mean(x²)."""
+def test_the_penalties_are_their_formulas():
+    """γ/2 E‖∇ₓD(x)‖² on the real (R1) or fake (R2) batch, per member: for D(x) = a·x² the gradient
+    is 2a·x, so the penalty is γ/2 · 4a²·mean(x²); WGAN-GP's λ(‖∇‖ − 1)² with λ = γ/2 at the
+    midpoints (a linear critic D(x) = a·x: γ/2 (|a| − 1)²)."""
+    gamma = 0.6
     a = torch.tensor([0.5, -2.0], dtype=torch.float64, requires_grad=True)
     critic = lambda x: a.reshape(-1, 1, 1) * x**2  # noqa: E731
     real = torch.tensor([[[1.0], [3.0]], [[2.0], [0.0]]], dtype=torch.float64)
     fake = torch.tensor([[[-1.0], [1.0]], [[0.5], [0.5]]], dtype=torch.float64)
-    torch.testing.assert_close(r1_penalty(critic, real, fake), 4 * a.detach() ** 2 * torch.tensor([5.0, 2.0], dtype=torch.float64))
-    torch.testing.assert_close(r2_penalty(critic, real, fake), 4 * a.detach() ** 2 * torch.tensor([1.0, 0.25], dtype=torch.float64))
-    (g,) = torch.autograd.grad(r1_penalty(critic, real, fake).sum(), a)  # differentiable in D's parameters
-    torch.testing.assert_close(g, 8 * a.detach() * torch.tensor([5.0, 2.0], dtype=torch.float64))
+    mean_sq = {"r1": torch.tensor([5.0, 2.0], dtype=torch.float64), "r2": torch.tensor([1.0, 0.25], dtype=torch.float64)}
+    for name, m2 in mean_sq.items():
+        torch.testing.assert_close(PENALTIES[name](critic, real, fake, gamma), gamma / 2 * 4 * a.detach() ** 2 * m2)
+        (g,) = torch.autograd.grad(PENALTIES[name](critic, real, fake, gamma).sum(), a)  # differentiable in D
+        torch.testing.assert_close(g, gamma / 2 * 8 * a.detach() * m2)
+    linear = lambda x: a.reshape(-1, 1, 1) * x  # noqa: E731
+    torch.testing.assert_close(PENALTIES["gp"](linear, real, fake, gamma), gamma / 2 * (a.detach().abs() - 1) ** 2)
 
 
 @pytest.mark.parametrize("schedule", ["simultaneous", "alternating"])

@@ -71,8 +71,8 @@ def test_r1_without_its_penalty_fails(real):
 
 
 def test_a_penalty_weight_of_gamma_instead_of_gamma_over_2_fails(real, monkeypatch):
-    penalty, _ = dirac.PENALTIES["r2"]
-    monkeypatch.setitem(dirac.PENALTIES, "r2", (penalty, lambda gamma: gamma))
+    penalty = dirac.PENALTIES["r2"]
+    monkeypatch.setitem(dirac.PENALTIES, "r2", lambda critic, real, fake, gamma: penalty(critic, real, fake, 2 * gamma))
     result = rows.rate_rows(with_arm(real, "r2", dirac.DiracTrainer(dirac.ARMS["r2"])), "r2")
     assert not any(r.passed for r in result), format_table(result)
 
