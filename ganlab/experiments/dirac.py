@@ -45,7 +45,7 @@ Critic = Callable[[torch.Tensor], torch.Tensor]
 
 # The discriminator's penalties on the Dirac-GAN, each (critic, real, fake, γ) → [N] with the paper's
 # γ: R1 is ``training.regularisers.r1``'s; R2 (the same squared input gradient on the generated
-# samples, §3.5) is written here with its helper until ``training.regularisers`` has one (then one
+# samples, their eq. 10) is written here with its helper until ``training.regularisers`` has one (then one
 # line); WGAN-GP is ganlab's penalty, whose λ(‖∇‖ − 1)² has no ½: λ = γ/2 gives γ/2 (|ψ| − g0)².
 def r2_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor, gamma: float) -> torch.Tensor:
     """R2: γ/2 E_{p_θ}‖∇ₓD(x)‖²."""

@@ -18,22 +18,25 @@ closed form (f′(0) = ½, f″(0) = −¼ for the GAN's f):
   modulus 1 for h·f′(0) ≤ 2 (Lemma 2.5): neither converges.
 * ``nonsaturating``: the generator descends −f(−ψθ): v = (−ψ f′(−ψθ), θ f′(ψθ)); the same
   Jacobian at the equilibrium as the GAN.
-* ``wgan``: f(t) = t with ψ clipped to [−c, c] after every update (§3.1): ±i, not convergent.
+* ``wgan``: f(t) = t with ψ clipped to [−c, c] after every update (§3): ±i, not convergent.
 * ``wgan-gp``: R(ψ) = γ/2 (|ψ| − g0)² (the norm of ∇ₓD is |ψ| everywhere), v = (−ψ, θ − γ(|ψ| −
-  g0) sign ψ) (§3.2): discontinuous at ψ = 0, no Jacobian. In continuous time E = θ² + ψ² obeys
+  g0) sign ψ) (§3): discontinuous at ψ = 0, no Jacobian. In continuous time E = θ² + ψ² obeys
   dE/dt = −2γ|ψ|(|ψ| − g0) ≥ 0 wherever |ψ| ≤ g0, so a trajectory never enters the disc of radius
   g0 around the equilibrium: it does not converge to the point.
-* ``instance_noise``: real and fake samples with N(0, σ²) noise (§3.4):
+* ``instance_noise``: real and fake samples with N(0, σ²) noise (§3):
   λ = f″(0)σ² ± √(f″(0)²σ⁴ − f′(0)²) (negative real part for every σ > 0).
 * ``r1`` and ``r2``: the zero-centred gradient penalties γ/2 E‖∇ₓD_ψ‖² on real (R1) or generated
-  (R2) samples, both γ/2 ψ² here (§3.5): λ = −γ/2 ± √(γ²/4 − f′(0)²).
-* ``consensus``: consensus optimisation (Mescheder et al. 2017), v − γ ∇(½‖v‖²) (§3.3): Jacobian
+  (R2) samples, both γ/2 ψ² here (§3; their eqs. 9–10 in §4): λ = −γ/2 ± √(γ²/4 − f′(0)²).
+* ``consensus``: consensus optimisation (Mescheder et al. 2017), v − γ ∇(½‖v‖²) (§3): Jacobian
   J − γ JᵀJ, λ = −γ f′(0)² ± i f′(0).
 
 Gradient descent with step h is the map F_h (§2.1): simultaneous x + h v(x), Jacobian I + hJ at the
 equilibrium; alternating (θ first, then ψ at the new θ) the product (I + h P_ψ J)(I + h P_θ J) of the
 two half-steps' Jacobians (P_θ, P_ψ keep one row). The iterates converge locally iff the spectral
 radius of that Jacobian is < 1, at that rate (``update_eigenvalues``, closed forms).
+
+(Sections, lemmas and equations are numbered as in the arXiv version, 1801.04406. The fields agree
+with the authors' Dirac-GAN notebook code, LMescheder/GAN_stability ``notebooks/diracgan/gans.py``.)
 """
 
 from __future__ import annotations
