@@ -8,6 +8,7 @@ from .base import REGULARISERS, Regulariser, active_regularisers, register
 from .gradient_penalty import GradientPenalty, gradient_penalty
 from .weight_clipping import WeightClipping
 from . import r1  # noqa: F401  (registers R1, Mescheder et al. 2018)
+from . import r2  # noqa: F401  (registers R2, ibid.)
 
 __all__ = ["REGULARISERS", "Regulariser", "active_regularisers", "register", "GradientPenalty", "gradient_penalty",
            "WeightClipping"]
