@@ -6,11 +6,11 @@ whose logit is −ψx: the paper's D_ψ(x) = ψx scores fakes high, ganlab's log
 high, so with the minus sign ψ is the paper's ψ and the fields of ``ganlab.theory.dirac`` apply as
 written. Each player's gradient is autograd of its ganlab loss (``training.losses.LOSSES``: the GAN
 discriminator loss with the minimax or non-saturating generator loss, the Wasserstein critic and
-generator losses, ``gradient_penalty``, ``regularisers.r1``), never a re-derivation of the field:
+generator losses, ``gradient_penalty``, ``regularisers.r1`` and ``r2``), never a re-derivation of the field:
 
 * WGAN: weight clipping of ψ to [−c, c] after every update;
 * WGAN-GP: ganlab's λ·E(‖∇ₓD(x̂)‖ − 1)² has no ½ and target norm 1: λ = γ/2 and g0 = 1;
-* R1 / R2: γ/2 · E‖∇ₓD‖² on real / fake samples (``PENALTIES``; R1 is ``training.regularisers.r1``'s);
+* R1 / R2: γ/2 · E‖∇ₓD‖² on real / fake samples (``PENALTIES``: ``training.regularisers.r1`` and ``r2``);
 * instance noise: real samples σε and fake samples θ + σε′ over a fixed set of B points ε (the
   normal quantiles, scaled to mean 0 and mean square exactly 1). The field's Jacobian at the
   equilibrium depends on the noise only through its mean and mean square, so the discrete set
@@ -36,7 +36,8 @@ import torch
 from ..theory.dirac import DiracMethod
 from ..training.losses import LOSSES, gradient_penalty
 from ..training.methods import MethodConfig
-from ..training.regularisers.r1 import r1_penalty, squared_gradient_norm
+from ..training.regularisers.r1 import r1_penalty
+from ..training.regularisers.r2 import r2_penalty
 from ..validation import check_choice, check_int, check_positive
 from .common import pick
 
@@ -44,14 +45,8 @@ Critic = Callable[[torch.Tensor], torch.Tensor]
 
 
 # The discriminator's penalties on the Dirac-GAN, each (critic, real, fake, γ) → [N] with the paper's
-# γ: R1 is ``training.regularisers.r1``'s; R2 (the same squared input gradient on the generated
-# samples, their eq. 10) is written here with its helper until ``training.regularisers`` has one (then one
-# line); WGAN-GP is ganlab's penalty, whose λ(‖∇‖ − 1)² has no ½: λ = γ/2 gives γ/2 (|ψ| − g0)².
-def r2_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor, gamma: float) -> torch.Tensor:
-    """R2: γ/2 E_{p_θ}‖∇ₓD(x)‖²."""
-    return gamma / 2 * squared_gradient_norm(critic, fake)
-
-
+# γ: R1 and R2 are ``training.regularisers.r1``'s and ``r2``'s; WGAN-GP is ganlab's penalty, whose
+# λ(‖∇‖ − 1)² has no ½: λ = γ/2 gives γ/2 (|ψ| − g0)².
 def gp_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor, gamma: float) -> torch.Tensor:
     """ganlab's WGAN-GP penalty λ E(‖∇ₓD(x̂)‖ − 1)², λ = γ/2, at the midpoints x̂ (α = ½; in the
     Dirac-GAN ∇ₓD = −ψ everywhere, so α does not matter)."""
@@ -61,7 +56,7 @@ def gp_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor, gamma: fl
 
 PENALTIES: dict[str, Callable[[Critic, torch.Tensor, torch.Tensor, float], torch.Tensor]] = {
     "r1": lambda critic, real, fake, gamma: r1_penalty(critic, real, gamma),
-    "r2": r2_penalty,
+    "r2": lambda critic, real, fake, gamma: r2_penalty(critic, fake, gamma),
     "gp": gp_penalty,
 }
 
