@@ -89,6 +89,9 @@ class DiracMethod:
         check_positive("clip", self.clip)
         if self.name == "instance_noise" and self.sigma == 0:
             raise ValueError("instance_noise needs sigma > 0, got sigma=0 (that is the plain GAN)")
+        for name in PARAMETERS:  # a parameter the method does not read would be silently ignored
+            if name not in METHODS[self.name].params and getattr(self, name) != PARAMETERS[name]:
+                raise ValueError(f"the {self.name} method does not use {name}, got {name}={getattr(self, name)!r}")
 
     @property
     def spec(self) -> "Spec":
@@ -185,25 +188,30 @@ class Spec:
     field: Callable[[DiracMethod, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
     jacobian: Callable[[DiracMethod], np.ndarray] | None
     eigenvalues: Callable[[DiracMethod], np.ndarray] | None
+    params: tuple[str, ...] = ()  # the ``DiracMethod`` parameters it reads
+
+
+PARAMETERS = {"gamma": 0.0, "sigma": 0.0, "g0": 1.0, "clip": 1.0}  # their defaults
 
 
 A = F_PRIME_0
 METHODS: dict[str, Spec] = {
     "gan": Spec(_gan_field, lambda m: _rotation(A), lambda m: np.array([1j * A, -1j * A])),
     "nonsaturating": Spec(_nonsaturating_field, lambda m: _rotation(A), lambda m: np.array([1j * A, -1j * A])),
-    "wgan": Spec(_wgan_field, lambda m: _rotation(1.0), lambda m: np.array([1j, -1j])),
-    "wgan-gp": Spec(_wgan_gp_field, None, None),
+    "wgan": Spec(_wgan_field, lambda m: _rotation(1.0), lambda m: np.array([1j, -1j]), ("clip",)),
+    "wgan-gp": Spec(_wgan_gp_field, None, None, ("gamma", "g0")),
     "instance_noise": Spec(
         _instance_noise_field,
         lambda m: np.array([[0.0, -A], [A, 2 * F_SECOND_0 * m.sigma**2]]),
         lambda m: _pm(F_SECOND_0 * m.sigma**2, F_SECOND_0**2 * m.sigma**4 - A**2),
+        ("sigma",),
     ),
     "r1": Spec(_penalty_field, lambda m: np.array([[0.0, -A], [A, -m.gamma]]),
-               lambda m: _pm(-m.gamma / 2, m.gamma**2 / 4 - A**2)),
+               lambda m: _pm(-m.gamma / 2, m.gamma**2 / 4 - A**2), ("gamma",)),
     "r2": Spec(_penalty_field, lambda m: np.array([[0.0, -A], [A, -m.gamma]]),
-               lambda m: _pm(-m.gamma / 2, m.gamma**2 / 4 - A**2)),
+               lambda m: _pm(-m.gamma / 2, m.gamma**2 / 4 - A**2), ("gamma",)),
     "consensus": Spec(_consensus_field, lambda m: _rotation(A) - m.gamma * A**2 * np.eye(2),
-                      lambda m: np.array([-m.gamma * A**2 + 1j * A, -m.gamma * A**2 - 1j * A])),
+                      lambda m: np.array([-m.gamma * A**2 + 1j * A, -m.gamma * A**2 - 1j * A]), ("gamma",)),
 }
 
 

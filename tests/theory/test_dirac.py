@@ -204,6 +204,8 @@ def test_wgan_gp_has_no_jacobian():
     (dict(name="instance_noise"), "instance_noise needs sigma > 0, got sigma=0"),
     (dict(name="wgan", clip=0.0), "clip must be a positive finite number, got 0.0"),
     (dict(name="wgan-gp", g0=float("nan")), "g0 must be a positive finite number, got nan"),
+    (dict(name="gan", gamma=1.0), "the gan method does not use gamma, got gamma=1.0"),
+    (dict(name="r1", gamma=1.0, sigma=0.5), "the r1 method does not use sigma, got sigma=0.5"),
 ])
 def test_bad_parameters_are_one_line_naming_the_value(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -135,6 +135,14 @@ def test_a_field_with_a_wrong_sign_fails_the_theory_claim(monkeypatch):
     assert len(result) == 1 and not result[0].passed
 
 
+def test_a_damped_gan_fails_the_conservation_row(monkeypatch):
+    """The written-out GAN objective with a ψ² penalty (R1's): θ² + ψ² no longer conserved."""
+    damped = lambda m, th, ps: rows.OBJECTIVES["r1"](theory.DiracMethod("r1", gamma=0.01), th, ps)  # noqa: E731
+    monkeypatch.setitem(rows.OBJECTIVES, "gan", damped)
+    (row,) = rows.conservation_rows()
+    assert not row.passed and row.measured > 100 * row.tolerance
+
+
 def test_the_rate_tolerance_is_tighter_than_the_slips(real):
     """The rate rows' tolerances (≈ 1e-3) are an order below the planted rate changes (≥ 5e-3)."""
     tolerances = [r.tolerance for arm in ("r1", "r2", "instance_noise") for r in rows.rate_rows(real, arm)]
