@@ -15,7 +15,9 @@ and ``ganlab verify --budget long``) returning plain numbers, cached per (seed, 
 * ``convergence`` — Proposition 2: a histogram p_g on V(D*, G) converges to p_data (item 7);
 * ``maximin`` — many G steps per D step collapse, many D steps per G step cover (item 8);
 * ``saturation`` — non-saturating vs minimax gradient norms early in training (item 9);
-* ``unrolling`` — the unrolled surrogate's gradient from K = 0 to the best response (item 10).
+* ``unrolling`` — the unrolled surrogate's gradient from K = 0 to the best response (item 10);
+* ``dirac`` — the Dirac-GAN (Mescheder et al. 2018) trained by gradient descent through ganlab's
+  losses: which methods converge to the equilibrium, at which rate.
 
 ``family.MixtureFamily`` gives every member of a batched run its own known distribution.
 """
@@ -26,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .convergence import convergence_experiment
+from .dirac import dirac_experiment
 from .discriminator import discriminator_experiment
 from .disjoint import disjoint_experiment
 from .duality import duality_experiment
@@ -45,4 +48,5 @@ EXPERIMENTS: dict[str, Callable[..., Any]] = {
     "minimax_maximin": maximin_experiment,
     "saturation": saturation_experiment,
     "unrolling": unrolling_experiment,
+    "dirac_gan": dirac_experiment,
 }

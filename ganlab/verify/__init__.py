@@ -16,7 +16,9 @@ itself. Its columns:
 * ``error``: the measurement's own uncertainty, of the kind ``error_kind`` says: "quadrature
   bound" (the integrator's error estimate, tails included), "standard error" (of a Monte Carlo
   mean, or of a sample statistic), "rounding" (float64 rounding of an exact formula),
-  "optimizer resolution" (how closely an optimiser can locate a flat maximum), or "none";
+  "optimizer resolution" (how closely an optimiser can locate a flat maximum), "linearisation
+  bound" (how far a nonlinear map can depart from its Jacobian's prediction near a fixed point), or
+  "none";
 * ``tolerance``: set before measuring, from what the method promises (the quadrature's
   requested accuracy, a number of a-priori standard errors, LP or rounding precision); each
   claim says how in a comment;
@@ -44,7 +46,7 @@ from ..validation import check_choice
 
 KINDS = ("exact", "trained")  # of a claim
 ROW_KINDS = (*KINDS, "bound")  # of a row: a trained claim's row may be marked "bound" (``bound``)
-ERROR_KINDS = ("quadrature bound", "standard error", "rounding", "optimizer resolution", "none")
+ERROR_KINDS = ("quadrature bound", "standard error", "rounding", "optimizer resolution", "linearisation bound", "none")
 COLUMNS = ("claim", "kind", "predicted", "measured", "error", "error_kind", "tolerance", "pass")
 
 
@@ -223,4 +225,5 @@ def to_json_records(results: Sequence[ClaimResult]) -> list[dict[str, Any]]:
 
 from . import exact  # noqa: E402,F401  (registers the exact claims)
 from . import trained  # noqa: E402,F401  (registers the trained claims)
+from . import dirac  # noqa: E402,F401  (registers the Dirac-GAN claims)
 from ..theory.pairs import drop_modes, shifted, toy_pairs  # noqa: E402,F401  (the named pairs, re-exported)
