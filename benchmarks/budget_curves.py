@@ -218,13 +218,16 @@ def verdict(c: Curve, key: str) -> dict:
         mx, my = sum(x for x, _ in last) / len(last), sum(y for _, y in last) / len(last)
         need = 10 ** (mx + (theirs.mean - my) / b)
         out.update(verdict="rising", needs_epochs=need)
+        where = f"≈ {need:,.3g} epochs" if need <= 10 * FULL_EPOCHS else \
+            f"beyond 10 × the full budget (≈ {need:.2g} epochs): the log-linear trend does not get there"
         out["text"] = (f"still moving toward it: {b:+.3g} ± {b_se:.2g} per decade of epochs over the last decade; "
-                       f"the trend line reaches {theirs.mean:g} at ≈ {need:,.3g} epochs")
+                       f"the trend line reaches {theirs.mean:g} at {where}")
         return out
     away = (theirs.mean - mean) * b < 0 and abs(b) > 2 * b_se
     out.update(verdict="moving away" if away else "flat")
-    out["text"] = (f"{'moving away from it' if away else 'flattened short of it'}: {b:+.3g} ± {b_se:.2g} per decade "
-                   f"of epochs over the last decade")
+    side = "above" if mean > theirs.mean else "below"
+    out["text"] = (f"{f'{side} it and moving away' if away else 'flattened short of it'}: {b:+.3g} ± {b_se:.2g} per "
+                   f"decade of epochs over the last decade")
     return out
 
 
@@ -292,6 +295,29 @@ def table(curves: list[Curve]) -> tuple[str, list[dict]]:
     return "\n".join(lines), rows
 
 
+SHORT = {"reaches": "reached", "rising": "rising", "flat": "flat", "moving away": "away", "too short": "—",
+         "no published value": "—"}
+
+
+def compact(curves: list[Curve]) -> str:
+    """One line per row: the budget reached, each metric as ours (theirs) with a one-word verdict,
+    and the epochs the trend lines need where they are still rising (the README's table)."""
+    lines = ["| row | reached | modes | high-quality % | reverse KL | trend reaches theirs at |",
+             "|---|---|---|---|---|---|"]
+    for c in curves:
+        cells, needs = [], []
+        for key in ("modes_captured", "high_quality_fraction", "reverse_kl"):
+            v = verdict(c, key)
+            cells.append(f"{v['ours']:.3g} ({v['theirs']:g}) {SHORT[v['verdict']]}" if "theirs" in v else "—")
+            if v["verdict"] == "rising":
+                n = v["needs_epochs"]
+                needs.append(f"{METRICS[key][0].split(' ')[0]} {n:,.0f}" if n <= 10 * FULL_EPOCHS else
+                             f"{METRICS[key][0].split(' ')[0]} > 4,000")
+        lines.append(f"| {c.target}, {c.label} | {c.epochs[-1]:g} of 400 epochs | {' | '.join(cells)} | "
+                     f"{', '.join(needs) or '—'} |")
+    return "\n".join(lines)
+
+
 def plot(args: argparse.Namespace) -> int:
     out = Path(args.out)
     curves = read_curves(out)
@@ -307,7 +333,9 @@ def plot(args: argparse.Namespace) -> int:
     md, rows = table(curves)
     (out / "budget_curves.md").write_text(md + "\n")
     (out / "budget_curves.json").write_text(json.dumps(rows, indent=1) + "\n")
-    print(md)
+    short = compact(curves)
+    (out / "budget_curves_compact.md").write_text(short + "\n")
+    print(md + "\n\n" + short)
     return 0
 
 

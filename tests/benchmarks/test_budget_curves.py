@@ -65,3 +65,13 @@ def test_the_figure_and_table_of_synthetic_curves(tmp_path):
     md, rows = bc.table(curves)
     assert md.count("\n") == 1 + 3 * 2 and "40 of 400 epochs (10 %)" in md
     assert {r["method"] for r in rows} == {"GAN (m=1)", "PacGAN4"}
+
+
+def test_the_compact_table_names_each_verdict_and_the_budget_the_trend_needs():
+    """GAN modes rising 2 per decade to 12 at 40 epochs: 17.3 at 40·10^2.65 ≈ 17,864 epochs (> 10 ×
+    the full budget); the other metrics are flat zeros against PacGAN's values."""
+    line = bc.compact([_curve(lambda e: 12 + 2 * math.log10(e / 40))]).splitlines()[2]
+    assert line.startswith("| grid25, GAN (m=1) | 40 of 400 epochs | 12 (17.3) rising |")
+    assert line.endswith("| modes > 4,000 |")
+    near = bc.compact([_curve(lambda e: 14 + 2 * math.log10(e / 40))]).splitlines()[2]
+    assert near.endswith(f"| modes {40 * 10 ** 1.65:,.0f} |")  # 14 + 2·log10(E/40) = 17.3: E ≈ 1,787
