@@ -138,7 +138,7 @@ class Data:
 
     def __init__(self, target: str, pack: int, packs: str, rng: np.random.RandomState):
         self.pack, self.packs, self.rng = pack, packs, rng
-        samples = mixture(target, NUM_SAMPLE, rng)
+        self.samples = samples = mixture(target, NUM_SAMPLE, rng)
         if packs == "fixed":  # every slot a with-replacement resample, drawn once
             self.set = np.hstack([samples[rng.randint(0, NUM_SAMPLE, NUM_SAMPLE)] for _ in range(pack)])
         else:

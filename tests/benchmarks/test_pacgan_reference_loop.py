@@ -99,6 +99,9 @@ def test_fixed_packs_stay_together_and_fresh_packs_are_slots_of_separate_rows():
     second = torch.cat([fixed.batch() for _ in range(1000)])
     assert first.shape == (100_000, 4) and np.array_equal(_rows(first), _rows(second))  # same packs, reshuffled
     assert not torch.equal(first, second)
+    drawn = {tuple(r) for r in fixed.samples.tolist()}  # each slot resamples the one set of 100,000
+    assert all(tuple(r[:2]) in drawn and tuple(r[2:]) in drawn for r in first[:2000].tolist())
+    assert len({tuple(r) for r in fixed.set[:, :2].tolist()}) < 0.7 * 100_000  # with replacement: ≈ 63 % distinct
     fresh = ref.Data("grid25", 2, "fresh", np.random.RandomState(0))
     x = fresh.batch()
     rows = torch.from_numpy(fresh.set[fresh.order[:200]])
