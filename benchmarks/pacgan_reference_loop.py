@@ -46,6 +46,7 @@ TARGETS = {
     "ring8": ([(math.cos(2 * math.pi * k / 8), math.sin(2 * math.pi * k / 8)) for k in range(8)], 0.01),
     "grid25": ([(i, j) for i, j in itertools.product(range(-4, 5, 2), range(-4, 5, 2))], 0.05),
 }
+OTHER_BN = {"population": "batch", "batch": "population"}
 NUM_SAMPLE, BATCH, ITERS_PER_EPOCH, EVAL_SAMPLES, MONITOR_BATCHES = 100_000, 100, 1000, 2500, 50
 
 
@@ -177,16 +178,27 @@ def train(args: argparse.Namespace, seed: int, score) -> dict:
                 for bn in bns:
                     bn.commit()
 
-    def evaluate(it: int) -> dict:
+    def sample(z: torch.Tensor, population: bool) -> torch.Tensor:
         for bn in bns:
-            bn.population = args.bn_eval == "population"
+            bn.population = population
         with torch.no_grad():
-            x = G(torch.randn(EVAL_SAMPLES, 2))
+            x = G(z)
         for bn in bns:
             bn.population, bn.seen = False, []  # no population update from sampling
-        m = score(x.double())
-        return {"epoch": it / ITERS_PER_EPOCH, "iteration": it, "modes": m.modes_captured,
-                "high_quality": 100 * m.high_quality_fraction, "reverse_kl": m.reverse_kl}
+        return x.double()
+
+    def evaluate(it: int) -> dict:
+        """The metrics of 2,500 samples; the same noise through G with the other batch-norm
+        statistics too (``other_bn_eval``), a paired comparison of the two."""
+        z = torch.randn(EVAL_SAMPLES, 2)
+
+        def metrics(mode: str) -> dict:
+            m = score(sample(z, mode == "population"))
+            return {"modes": m.modes_captured, "high_quality": 100 * m.high_quality_fraction, "reverse_kl": m.reverse_kl}
+
+        other = OTHER_BN[args.bn_eval]
+        return {"epoch": it / ITERS_PER_EPOCH, "iteration": it, **metrics(args.bn_eval),
+                "other_bn_eval": {"bn_eval": other, **metrics(other)}}
 
     refresh()  # the monitor also runs before the first epoch
     evals_at = sorted({round(e * ITERS_PER_EPOCH) for e in args.eval_at} | {round(args.epochs * ITERS_PER_EPOCH)})
@@ -224,10 +236,11 @@ def summary(runs: list[dict]) -> list[dict]:
     rows = []
     for i, ev in enumerate(runs[0]["evals"]):
         row = {"epoch": ev["epoch"]}
-        for key in ("modes", "high_quality", "reverse_kl"):
-            v = np.asarray([r["evals"][i][key] for r in runs], dtype=np.float64)
-            row[key] = float(v.mean())
-            row[key + "_se"] = float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else math.nan
+        for prefix, get in (("", lambda e: e), ("other_bn_eval_", lambda e: e["other_bn_eval"])):
+            for key in ("modes", "high_quality", "reverse_kl"):
+                v = np.asarray([get(r["evals"][i])[key] for r in runs], dtype=np.float64)
+                row[prefix + key] = float(v.mean())
+                row[prefix + key + "_se"] = float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else math.nan
         rows.append(row)
     return rows
 
@@ -287,7 +300,9 @@ def main(argv: list[str] | None = None) -> dict:
     for row in result["summary"]:
         print(f"epoch {row['epoch']:g}: modes {row['modes']:.1f} ± {row['modes_se']:.1f}, high quality "
               f"{row['high_quality']:.1f} ± {row['high_quality_se']:.1f} %, reverse KL "
-              f"{row['reverse_kl']:.3f} ± {row['reverse_kl_se']:.3f}")
+              f"{row['reverse_kl']:.3f} ± {row['reverse_kl_se']:.3f}; with {OTHER_BN[args.bn_eval]} batch-norm "
+              f"statistics: modes {row['other_bn_eval_modes']:.1f}, high quality {row['other_bn_eval_high_quality']:.1f} "
+              f"± {row['other_bn_eval_high_quality_se']:.1f} %")
     if args.out:
         args.out.write_text(json.dumps(result, indent=1))
     return result
