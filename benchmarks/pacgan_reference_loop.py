@@ -25,6 +25,10 @@ defaults follow their code, and each flag switches one detail to what ganlab doe
         --seeds 0,1,2 --out /tmp/ref.json
 
 One epoch is 1,000 iterations (100,000 packs / batch 100), for every pack size, as in their code.
+Every evaluation also sends the same noise through G with the other batch-norm statistics
+(``other_bn_eval`` in the JSON): a paired comparison of the two on the same trained G. The
+evaluation noise comes from the training stream, so the evaluation points are part of a run's
+draws (same arguments, same numbers).
 """
 
 from __future__ import annotations
