@@ -77,7 +77,10 @@ def test_train_help_shows_choices_and_defaults(capsys):
     with pytest.raises(SystemExit):
         cli._parser().parse_args(["train", "--help"])
     out = capsys.readouterr().out
-    assert "--loss {gan,wasserstein}" in out and "--optimizer {adam,rmsprop,sgd}" in out
+    from ganlab.training.losses import LOSSES
+
+    assert f"--loss {{{','.join(LOSSES)}}}" in out and "--optimizer {adam,rmsprop,sgd}" in out
+    assert {"gan", "wasserstein", "hinge", "least_squares"} <= set(LOSSES)
     from ganlab.models.mlp import ACTIVATIONS, INITS
 
     assert f"--d-activation {{{','.join(ACTIVATIONS)}}}" in out and f"--g-init {{{','.join(INITS)}}}" in out

@@ -15,7 +15,7 @@ import pytest
 import scipy.optimize
 import scipy.stats
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import ganlab.theory.wasserstein as W
@@ -231,6 +231,8 @@ def test_sliced_le_exact(pair, seed):
 
 @SLOWER
 @given(cloud_pair(max_n=8), st.floats(0.1, 1.0))
+# found by hypothesis: a repeated point with a small ε needs ~50,000 iterations to reach 1e-9
+@example((np.array([[0.0], [0.0], [1.0]]), np.array([[0.0], [0.0], [1.0]])), 0.109375)
 def test_sinkhorn_bias_bound(pair, reg_factor):
     """Theorem (entropic bias): P_ε minimises <P, M> + ε Σ P log P over couplings, and a
     coupling's entropy lies in [max(H(a), H(b)), H(a) + H(b)]; comparing the objective at P_ε and
@@ -243,7 +245,7 @@ def test_sinkhorn_bias_bound(pair, reg_factor):
     reg = reg_factor * cost_max + 1e-3
     with warnings.catch_warnings():
         warnings.simplefilter("error", OTConvergenceWarning)
-        res = sinkhorn_wasserstein(x, y, reg, max_iter=20_000)
+        res = sinkhorn_wasserstein(x, y, reg, max_iter=200_000)
     assert res.converged and res.marginal_error <= 1e-9
     slack = 1e-6 * _scale(x, y)
     assert exact - slack <= res.value <= exact + reg * math.log(min(len(x), len(y))) + slack
