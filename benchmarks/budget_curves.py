@@ -219,7 +219,7 @@ def verdict(c: Curve, key: str) -> dict:
         need = 10 ** (mx + (theirs.mean - my) / b)
         out.update(verdict="rising", needs_epochs=need)
         where = f"≈ {need:,.3g} epochs" if need <= 10 * FULL_EPOCHS else \
-            f"beyond 10 × the full budget (≈ {need:.2g} epochs): the log-linear trend does not get there"
+            "beyond 10 × the full budget: at this slope the log-linear trend does not get there"
         out["text"] = (f"still moving toward it: {b:+.3g} ± {b_se:.2g} per decade of epochs over the last decade; "
                        f"the trend line reaches {theirs.mean:g} at {where}")
         return out
