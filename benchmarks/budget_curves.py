@@ -62,8 +62,8 @@ def run(args: argparse.Namespace) -> int:
         cmd = [sys.executable, "-m", "ganlab", "sweep", "run", str(p), "--out", str(out), "--steps", str(steps),
                "--threads", str(args.threads), "--device", args.device, "--no-progress"]
         print(f"[{time.strftime('%H:%M:%S')}] {' '.join(cmd[1:])}", flush=True)
-        log = open(Path(args.out) / f"{p.stem}.log", "a")
-        running[p] = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        with open(Path(args.out) / f"{p.stem}.log", "a") as log:  # the child keeps its own copy of the handle
+            running[p] = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
 
     Path(args.out).mkdir(parents=True, exist_ok=True)
     try:

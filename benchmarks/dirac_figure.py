@@ -20,16 +20,18 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from ganlab.experiments.dirac import ARMS, SCHEDULE_NAMES, SETTINGS, DiracResult, run_arms  # noqa: E402
 from ganlab.theory.dirac import METHODS, contraction_rate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-TITLES = {"gan": "GAN", "nonsaturating": "non-saturating GAN", "wgan": "WGAN (clip c = 1)",
-          "wgan-gp": "WGAN-GP (γ = 0.7, g0 = 1)", "instance_noise": "instance noise (σ = 0.7)",
-          "r1": "R1 (γ = 0.3)", "r2": "R2 (γ = 0.3)", "consensus": "consensus (γ = 1)"}
+NAMES = {"gan": "GAN", "nonsaturating": "non-saturating GAN", "wgan": "WGAN", "wgan-gp": "WGAN-GP",
+         "instance_noise": "instance noise", "r1": "R1", "r2": "R2", "consensus": "consensus"}
+SETTING = {"wgan": "clip c = {m.clip:g}", "wgan-gp": "γ = {m.gamma:g}, g0 = {m.g0:g}", "instance_noise": "σ = {m.sigma:g}",
+           "r1": "γ = {m.gamma:g}", "r2": "γ = {m.gamma:g}", "consensus": "γ = {m.gamma:g}"}
+# each panel's title, with the settings the experiment's arms really use
+TITLES = {k: NAMES[k] + (f" ({SETTING[k].format(m=m)})" if k in SETTING else "") for k, m in ARMS.items()}
 
 
 def plot_dirac(result: DiracResult, path: Path, *, extent: float = 2.0, arrows: int = 15) -> list[str]:

@@ -268,7 +268,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--target", choices=sorted(TARGETS), default="grid25")
     p.add_argument("--pack", type=int, default=1, help="m, samples per pack (default 1: GAN)")
-    p.add_argument("--epochs", type=lambda s: epochs(s)[0], default=1.0,
+    def one_epoch_count(s: str) -> float:
+        v = epochs(s)
+        if len(v) != 1:
+            raise argparse.ArgumentTypeError(f"--epochs takes one number, got {s!r}")
+        return v[0]
+
+    p.add_argument("--epochs", type=one_epoch_count, default=1.0,
                    help="training length in epochs of 1,000 iterations (fractional allowed; default 1)")
     p.add_argument("--eval-at", type=epochs, default=[], help="further epochs to evaluate at, e.g. 0.5,1")
     p.add_argument("--seeds", type=seeds, default=[0, 1, 2])

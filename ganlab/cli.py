@@ -41,7 +41,7 @@ def _version() -> str:
     try:
         return metadata.version("ganlab")
     except metadata.PackageNotFoundError:
-        return "unknown"
+        return "0+unknown"  # as ganlab.__version__ says it
 
 
 # -- flags from dataclass fields ---------------------------------------------------------------------
@@ -321,7 +321,7 @@ TRAIN_GROUPS = {
 }
 _FIELD_GROUP = {"dataset_size": "data", "fixed_generator": "data", "classes": "data", "data_dir": "data",
                 "noise_dim": "networks", "noise": "networks", "steps": "run",
-                "eval_every": "evaluation", "eval_samples": "evaluation", "final_samples": "evaluation",
+                "eval_every": "evaluation", "eval_at": "evaluation", "eval_samples": "evaluation", "final_samples": "evaluation",
                 "evaluators": "evaluation", "final_evaluators": "evaluation", "snapshots": "evaluation"}
 
 

@@ -1,16 +1,7 @@
 """What every ganlab command line shares (``ganlab.cli`` and ``ganlab.sweep.cli``): the exit
-statuses, their one home (the table below is ``ganlab --help``'s and the README's); the parser
-class, with booleans spelled one way (``--NAME`` / ``--no-NAME``); the dispatcher every parsed
-command runs through.
-
-  0    done
-  1    a verify claim failed; a sweep cell failed (e.g. its folder is in use by another process)
-  2    bad input, named, before any work (a bad value, an unusable or unwritable output path)
-  3    every member of a run diverged (metrics, a checkpoint and summary.json are on disk)
-  4    a sweep merge whose table is incomplete (missing, unfinished or damaged cells are listed)
-  5    the machine failed during the work: disk full, file size limit, out of memory, an output
-       made unwritable (what was saved, and how to resume, is said)
-  130  interrupted by Ctrl-C or SIGTERM (what was saved, and how to resume, is said)
+statuses' constants (what each means is the table in ``ganlab.cli``'s docstring, which ``ganlab
+--help`` prints and the docs read); the parser class, with booleans spelled one way (``--NAME`` /
+``--no-NAME``); the dispatcher every parsed command runs through.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ and ``ganlab verify --budget long``) returning plain numbers, cached per (seed, 
 * ``maximin`` — many G steps per D step collapse, many D steps per G step cover (item 8);
 * ``saturation`` — non-saturating vs minimax gradient norms early in training (item 9);
 * ``unrolling`` — the unrolled surrogate's gradient from K = 0 to the best response (item 10);
-* ``dirac`` — the Dirac-GAN (Mescheder et al. 2018) trained by gradient descent through ganlab's
+* ``dirac_gan`` — the Dirac-GAN (Mescheder et al. 2018) trained by gradient descent through ganlab's
   losses: which methods converge to the equilibrium, at which rate.
 
 ``family.MixtureFamily`` gives every member of a batched run its own known distribution.

@@ -3,7 +3,7 @@
 One forward is a chain of ``torch.baddbmm`` calls, so N GANs (different seeds or settings) train as
 one computation: members never mix (each slice of a weight tensor only meets its own slice of the
 batch). On CPU each slice of a batched matmul is computed by the same kernel whatever N is, so
-member i's numbers are bit-identical to a run with N = 1 (``tests/models/test_mlp.py`` checks it).
+member i's numbers are bit-identical to a run with N = 1 (``tests/training/test_engine.py`` checks it).
 """
 
 from __future__ import annotations

@@ -21,10 +21,10 @@ import sys
 import time
 from pathlib import Path
 
-from ..command_line import (EXIT_BAD_INPUT, EXIT_CELL_FAILED, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_MACHINE,
+from ..command_line import (EXIT_CELL_FAILED, EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_MACHINE,
                             boolean_flag, error_exit)
 
-DEFAULT_THREADS = 1  # one per shard: 2 one-thread processes beat 1 two-thread one here (measured-performance.md)
+DEFAULT_THREADS = 1  # one per shard: 2 one-thread processes beat 1 two-thread one here (docs/results/speed.md)
 
 
 # -- sweep ---------------------------------------------------------------------------------------------------

@@ -340,8 +340,8 @@ class SweepSpec:
             raise SweepConfigError(f"steps must be an integer >= 1, got {steps!r}")
         own = [v.where for v in self.variants if "steps" in v.train_overrides]
         if own:
-            raise SweepConfigError(f"{self.source}: {own[0]} sets its own steps; a budget for the whole sweep "
-                                   "needs every variant to take the sweep's steps")
+            raise SweepConfigError(f"{self.source}: {own[0]} sets its own steps (itself or through [defaults]); a "
+                                   "budget for the whole sweep needs every variant to take the sweep's steps")
         return dataclasses.replace(self, steps=steps)
 
     def to_dict(self) -> dict[str, Any]:

@@ -293,7 +293,7 @@ def check_device(device: str) -> str:
 def default_threads() -> int:
     """$OMP_NUM_THREADS where it is set, else the cores this process may use (torch's own choice
     on a machine like this project's). On 2 cores, 2 threads trained the quick preset 8–11 % faster
-    than 1 (README, Speed); sharded sweeps run one single-thread process per core instead."""
+    than 1 (docs/results/speed.md); sharded sweeps run one single-thread process per core instead."""
     env = os.environ.get("OMP_NUM_THREADS", "")
     if env.isdigit() and int(env) > 0:
         return min(int(env), MAX_THREADS)

@@ -109,8 +109,7 @@ def _classifier_modes(samples: torch.Tensor, ctx: EvalContext) -> dict[str, Any]
     """Modes of generated images by ganlab's digit classifier: for MNIST the predicted digit (10
     modes), for Stacked MNIST the three channels' digits (1,000 modes); modes captured and
     KL(p̂ ‖ uniform) over all samples (PacGAN's Stacked-MNIST definition)."""
-    from ..metrics.images import digit_classifier
-    from ..metrics.images import classify_digits, mode_histogram_metrics, stacked_modes
+    from ..metrics.images import classify_digits, digit_classifier, mode_histogram_metrics, stacked_modes
 
     if "classifier" not in ctx.cache:
         ctx.cache["classifier"] = digit_classifier(ctx.source.digits, samples.device)

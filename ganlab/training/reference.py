@@ -15,7 +15,6 @@ training arithmetic, and the samplers are tested on their own (``tests/data``, `
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import torch
 from torch import nn

@@ -55,7 +55,7 @@ def tune_allocator() -> bool:
     ``GLIBC_TUNABLES=glibc.malloc.mmap_threshold=…:glibc.malloc.trim_threshold=…``, which a
     process cannot set for itself). A batched step frees and re-allocates the same tens of MB every
     step; with glibc's defaults that cost up to 21 % of a 128-member step in page faults
-    (measured-performance notes). Affects later allocations only; idempotent; returns whether the
+    (docs/results/speed.md). Affects later allocations only; idempotent; returns whether the
     settings took effect (False off glibc)."""
     import ctypes
     import platform

@@ -40,6 +40,7 @@ import scipy.integrate
 import torch
 import torch.nn.functional as F
 
+from ..experiments.dirac import ARMS
 from ..theory.dirac import (
     METHODS,
     SCHEDULES,
@@ -58,17 +59,8 @@ RATE_RADIUS = 0.02  # the rate window must start this close to the equilibrium (
 ODE_TOLERANCE = 1e-8  # solve_ivp at rtol = atol = 1e-11 over t ≤ 60: its global error stays below this
 GRID = np.linspace(-2.0, 2.0, 7)
 
-# The methods as the exact claim checks them (the experiment's hyperparameters, ``experiments.dirac.ARMS``).
-THEORY_ARMS = {
-    "gan": DiracMethod("gan"),
-    "nonsaturating": DiracMethod("nonsaturating"),
-    "wgan": DiracMethod("wgan", clip=1.0),
-    "wgan-gp": DiracMethod("wgan-gp", gamma=0.7, g0=1.0),
-    "instance_noise": DiracMethod("instance_noise", sigma=0.7),
-    "r1": DiracMethod("r1", gamma=0.3),
-    "r2": DiracMethod("r2", gamma=0.3),
-    "consensus": DiracMethod("consensus", gamma=1.0),
-}
+# The methods as the exact claim checks them: the experiment's own arms and hyperparameters
+THEORY_ARMS = ARMS
 
 
 # -- the objectives written out ---------------------------------------------------------------------------

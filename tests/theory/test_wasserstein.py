@@ -1,7 +1,7 @@
-"""Tests of ganlab.wasserstein: theorems as hypothesis properties, plus plain checks.
+"""Tests of ganlab.theory.wasserstein: theorems as hypothesis properties, plus plain checks.
 
 Each property test names the theorem it checks. Every one was made to fail by planting a bug in
-ganlab/wasserstein.py (listed in the test's docstring) and then reverting it.
+ganlab/theory/wasserstein.py (listed in the test's docstring) and then reverting it.
 """
 
 from __future__ import annotations
