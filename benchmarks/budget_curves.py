@@ -232,7 +232,8 @@ def verdict(c: Curve, key: str) -> dict:
 
 
 # -- figures and table ---------------------------------------------------------------------------------------------
-def figure(curves: list[Curve], target: str, path: Path) -> None:
+def figure(curves: list[Curve], target: str, path: Path) -> str:
+    """Write the target's figure to ``path``; return its title (which states both budgets)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -246,7 +247,7 @@ def figure(curves: list[Curve], target: str, path: Path) -> None:
         for c, col in zip(mine, colours):
             m, s, _ = c.mean_se(key)
             ax.errorbar(c.epochs, m, yerr=[b if b == b else 0 for b in s], fmt="o-", ms=3, lw=1.2, capsize=2, color=col,
-                        label=f"ours: {c.label}, {c.seeds} seeds (± s.e.)")
+                        label=f"ours: {c.label}, {c.seeds} seeds, to {c.epochs[-1]:g} epochs (± s.e.)")
             ax.fill_between(c.epochs, [a - (b if b == b else 0) for a, b in zip(m, s)],
                             [a + (b if b == b else 0) for a, b in zip(m, s)], color=col, alpha=0.18, lw=0)
             p = published(c, pkey) if pkey else None
@@ -265,15 +266,19 @@ def figure(curves: list[Curve], target: str, path: Path) -> None:
         ax.set_xlabel("epochs (1 epoch = 1,000 iterations)", fontsize=7)
         ax.set_title(title, fontsize=8)
         ax.tick_params(labelsize=6)
-    reached = min((c.epochs[-1] for c in mine), default=0)
-    fig.suptitle(f"{target}, PacGAN's protocol. Ours: to {reached:g} epochs = {100 * reached / FULL_EPOCHS:.2g} % of the "
-                 f"published budget.\nPublished (bands, mean ± s.e.): 400 epochs, 10 trials", fontsize=9)
+    lo, hi = min((c.epochs[-1] for c in mine), default=0), max((c.epochs[-1] for c in mine), default=0)
+    span = f"{hi:g} epochs = {100 * hi / FULL_EPOCHS:.2g} %" if lo == hi else \
+        f"{lo:g}–{hi:g} epochs = {100 * lo / FULL_EPOCHS:.2g}–{100 * hi / FULL_EPOCHS:.2g} %"
+    title = (f"{target}, PacGAN's protocol. Ours: to {span} of the published budget.\n"
+             f"Published (bands, mean ± s.e.): 400 epochs, 10 trials")
+    fig.suptitle(title, fontsize=9)
     handles = {}
     for ax in fig.axes:
         handles.update(zip(*reversed(ax.get_legend_handles_labels())))
     fig.legend(handles.values(), handles.keys(), loc="outside lower center", ncols=2, fontsize=7)
     fig.savefig(path, dpi=130)
     plt.close(fig)
+    return title
 
 
 def table(curves: list[Curve]) -> tuple[str, list[dict]]:

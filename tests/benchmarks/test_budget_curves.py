@@ -60,7 +60,8 @@ def test_a_flat_curve_short_of_it_is_flat_and_one_going_the_other_way_moves_away
 def test_the_figure_and_table_of_synthetic_curves(tmp_path):
     curves = [_curve(lambda e: 12 + 2 * math.log10(e / 40)),
               _curve(lambda e: 20 + math.log10(e), label="PacGAN4")]
-    bc.figure(curves, "grid25", tmp_path / "f.png")
+    title = bc.figure(curves, "grid25", tmp_path / "f.png")
+    assert "Ours: to 40 epochs = 10 % of the published budget" in title and "400 epochs, 10 trials" in title
     assert (tmp_path / "f.png").stat().st_size > 20_000
     md, rows = bc.table(curves)
     assert md.count("\n") == 1 + 3 * 2 and "40 of 400 epochs (10 %)" in md
