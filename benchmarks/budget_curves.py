@@ -307,7 +307,7 @@ SHORT = {"reaches": "reached", "rising": "rising", "flat": "flat", "moving away"
 def compact(curves: list[Curve]) -> str:
     """One line per row: the budget reached, each metric as ours (theirs) with a one-word verdict,
     and the epochs the trend lines need where they are still rising (the README's table)."""
-    lines = ["| row | reached | modes | high-quality % | reverse KL | trend reaches theirs at |",
+    lines = ["| row | reached | modes | high-quality % | reverse KL | trend line reaches theirs at (epochs) |",
              "|---|---|---|---|---|---|"]
     for c in curves:
         cells, needs = [], []
