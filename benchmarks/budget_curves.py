@@ -226,7 +226,7 @@ def verdict(c: Curve, key: str) -> dict:
     away = (theirs.mean - mean) * b < 0 and abs(b) > 2 * b_se
     out.update(verdict="moving away" if away else "flat")
     side = "above" if mean > theirs.mean else "below"
-    out["text"] = (f"{f'{side} it and moving away' if away else 'flattened short of it'}: {b:+.3g} ± {b_se:.2g} per "
+    out["text"] = (f"{f'{side} it and moving away' if away else f'flattened {side} it'}: {b:+.3g} ± {b_se:.2g} per "
                    f"decade of epochs over the last decade")
     return out
 
