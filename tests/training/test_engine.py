@@ -11,11 +11,12 @@ import torch
 
 from ganlab.data.sources import TensorSource
 from ganlab.models.conv import DCGANSpec
-from ganlab.training.config import Runtime, TrainConfig
+from ganlab.training.config import Runtime
 from ganlab.training.engine import Trainer
 from ganlab.training.methods import MethodConfig, make_method
 from ganlab.training.presets import metz_appendix, pacgan
-from helpers import F32, F64, engine_names, max_gap, record_draws, reference_for, restored, small, step_both
+from helpers import (F32, F64, assert_member_matches_reference, assert_members_equal_solo_runs, engine_names,
+                     max_gap, record_draws, reference_for, restored, small, step_both, trained)
 
 REFERENCE_CASES = {
     "nonsaturating": make_method("nonsaturating"),
@@ -37,10 +38,7 @@ def test_member_equals_the_reference_loop(case):
     """Member 1 of a 3-seed run equals the reference loop given member 1's initial weights and
     random inputs (float64: only summation order differs, ~1e-16 per step)."""
     t = Trainer(small(REFERENCE_CASES[case]), F64)
-    ref, log = reference_for(t, 1), record_draws(t, 1)
-    step_both(t, ref, log, 15)
-    assert max_gap(t.params_g, engine_names(ref.G), 1) < 1e-12
-    assert max_gap(t.params_d, engine_names(ref.D), 1) < 1e-12
+    assert_member_matches_reference(t, 15)
 
 
 def test_pacgan_nets_equal_the_reference_loop():
@@ -48,10 +46,7 @@ def test_pacgan_nets_equal_the_reference_loop():
     cfg = dataclasses.replace(pacgan(pack=2, seeds=(0, 1)), dataset_size=None)
     cfg = dataclasses.replace(cfg, method=dataclasses.replace(cfg.method, batch_size=16))
     t = Trainer(cfg, F64)
-    ref, log = reference_for(t, 1), record_draws(t, 1)
-    step_both(t, ref, log, 8)
-    assert max_gap(t.params_g, engine_names(ref.G), 1) < 1e-12
-    assert max_gap(t.params_d, engine_names(ref.D), 1) < 1e-12
+    assert_member_matches_reference(t, 8)
 
 
 @pytest.mark.parametrize("unroll", [0, 2])
@@ -65,10 +60,7 @@ def test_metz_appendix_nets_equal_the_reference_loop(unroll):
     method = dataclasses.replace(cfg.method, batch_size=16, lr_d=1e-2, lr_g=1e-2, eps=1e-4)
     cfg = dataclasses.replace(cfg, noise_dim=8, method=method)
     t = Trainer(cfg, F64)
-    ref, log = reference_for(t, 1), record_draws(t, 1)
-    step_both(t, ref, log, 8)
-    assert max_gap(t.params_g, engine_names(ref.G), 1) < 1e-12
-    assert max_gap(t.params_d, engine_names(ref.D), 1) < 1e-12
+    assert_member_matches_reference(t, 8)
 
 
 def test_metz_appendix_is_the_appendix_protocol():
@@ -128,23 +120,16 @@ def test_gan_zoo_shaped_nets_equal_the_reference_loop():
     assert t.generate(50).abs().max() < 1  # tanh
 
 
-def _params_after(cfg: TrainConfig, rt: Runtime, steps: int) -> Trainer:
-    t = Trainer(cfg, rt)
-    for _ in range(steps):
-        t.train_step()
-    return t
-
-
 @pytest.mark.parametrize("rt", [F32, F64], ids=["float32", "float64"])
 @pytest.mark.parametrize("name", ["nonsaturating", "wgan-gp", "unrolled", "packed"])
 def test_member_is_bit_identical_for_any_n(rt, name):
     """Seed 5's numbers after 10 steps are the same bits whether it trains alone, with 7 others or
     with 127 others (CPU; streams keyed by seed, members never mix, one BLAS path for any N)."""
     base = small(make_method(name), seeds=(5,))
-    alone = _params_after(base, rt, 10)
+    alone = trained(base, 10, rt)
     for n in (8, 128):
         seeds = tuple(range(100, 100 + n - 1)) + (5,)
-        together = _params_after(dataclasses.replace(base, seeds=seeds), rt, 10)
+        together = trained(dataclasses.replace(base, seeds=seeds), 10, rt)
         for k in alone.params_g:
             assert torch.equal(together.params_g[k][-1], alone.params_g[k][0]), (n, k)
         for k in alone.params_d:
@@ -162,15 +147,8 @@ def test_grid_member_equals_its_solo_run(name, grid):
     """Every (grid point, seed) member equals, bit for bit, the ungridded run of that seed with
     those values — λ = 0 included (the penalty's α stream shifts no other stream)."""
     cfg = small(make_method(name), seeds=(3, 5), grid=grid)
-    t = _params_after(cfg, F32, 8)
+    t = assert_members_equal_solo_runs(cfg, 8)
     assert len(t.members) == 2 * math.prod(len(v) for v in grid.values())
-    for i, mb in enumerate(t.members):
-        solo_cfg = dataclasses.replace(cfg, seeds=(mb.seed,), grid={}, method=cfg.member_method(mb))
-        solo = _params_after(solo_cfg, F32, 8)
-        for k in solo.params_g:
-            assert torch.equal(t.params_g[k][i], solo.params_g[k][0]), (mb, k)
-        for k in solo.params_d:
-            assert torch.equal(t.params_d[k][i], solo.params_d[k][0]), (mb, k)
 
 
 def test_grid_member_order_does_not_depend_on_key_order():
@@ -310,8 +288,8 @@ def test_unrolled_loss_takes_k_discriminator_updates(k):
 
 def test_unroll_zero_is_bit_identical_to_the_simultaneous_gan():
     """Metz et al.: with K = 0 the surrogate f_0(θ_G, θ_D) = f(θ_G, θ_D)."""
-    a = _params_after(small(make_method("unrolled", unroll=0)), F32, 10)
-    b = _params_after(small(make_method("nonsaturating", schedule="simultaneous")), F32, 10)
+    a = trained(small(make_method("unrolled", unroll=0)), 10, F32)
+    b = trained(small(make_method("nonsaturating", schedule="simultaneous")), 10, F32)
     for k in a.params_g:
         assert torch.equal(a.params_g[k], b.params_g[k])
 
@@ -319,7 +297,7 @@ def test_unroll_zero_is_bit_identical_to_the_simultaneous_gan():
 def test_first_unrolled_step_is_the_optimizer_step(monkeypatch):
     """θ_D^1 of the unroll equals θ_D after the optimizer's own in-place step on the same batch
     (with the unroll's ε under the root set to 0, which only exists for finite derivatives)."""
-    t = _params_after(small(make_method("unrolled", unroll=1)), F64, 3)
+    t = trained(small(make_method("unrolled", unroll=1)), 3, F64)
     monkeypatch.setattr("ganlab.training.optim.SQRT_EPS", 0.0)
     real, fake = t.real(3, 0), t.fake(3, 0)
     unrolled = t.unrolled_discriminator(real, fake, 3, 0)
@@ -331,7 +309,7 @@ def test_first_unrolled_step_is_the_optimizer_step(monkeypatch):
 def test_unrolled_gradient_matches_finite_differences():
     """d f(θ_G, θ_D^K(θ_G)) / dθ_G by autograd through K = 3 Adam steps equals a central finite
     difference (float64; step 1e-6: truncation ~1e-12, rounding ~1e-10)."""
-    t = _params_after(small(make_method("unrolled", unroll=3), seeds=(1,)), F64, 5)
+    t = trained(small(make_method("unrolled", unroll=3), seeds=(1,)), 5, F64)
     real, z = t.real(5, 0), t.noise("noise", 5, 0, t.batch_rows)
     w = t.params_g["w1"]
 
@@ -365,7 +343,7 @@ def test_second_order_unroll_differs_from_first_order():
 
 
 def test_weight_clipping_bounds_every_critic_parameter_per_member():
-    t = _params_after(small(make_method("wgan"), grid={"clip": (0.01, 0.02)}), F32, 3)
+    t = trained(small(make_method("wgan"), grid={"clip": (0.01, 0.02)}), 3, F32)
     for i, mb in enumerate(t.members):
         c = mb.hyper["clip"]
         assert all(p[i].abs().max() <= c for p in t.params_d.values())
@@ -498,7 +476,7 @@ def test_bf16_autocast_trains_float32_parameters_close_to_float32():
     ≈ 4 %; a bound of 25 % still fails a run that does not follow the float32 trajectory."""
     cfg = small(make_method("nonsaturating", lr_d=1e-3, lr_g=1e-3), seeds=(1, 2))
     init = Trainer(cfg, F32).params_g
-    a, b = _params_after(cfg, Runtime(dtype="bfloat16"), 5), _params_after(cfg, F32, 5)
+    a, b = trained(cfg, 5, Runtime(dtype="bfloat16")), trained(cfg, 5, F32)
     assert a.params_g["w0"].dtype == torch.float32
 
     def norm(x, y):
@@ -512,7 +490,7 @@ def test_torch_compile_gives_the_eager_numbers():
     """torch.compile of the networks' forward passes (CPU inductor) trains to the eager result;
     compiled kernels may reorder float32 sums, so compare to rounding over 3 steps."""
     cfg = small(make_method("nonsaturating"), seeds=(1, 2))
-    a, b = _params_after(cfg, Runtime(compile=True), 3), _params_after(cfg, F32, 3)
+    a, b = trained(cfg, 3, Runtime(compile=True)), trained(cfg, 3, F32)
     assert max((a.params_g[k] - b.params_g[k]).abs().max().item() for k in a.params_g) < 1e-6
 
 
@@ -525,7 +503,7 @@ def test_compiled_trainers_in_one_process_stay_compiled():
 
     with torch._dynamo.config.patch(fail_on_recompile_limit_hit=True):
         for width in (8, 16, 24):
-            t = _params_after(small(make_method("nonsaturating"), seeds=(1,), width=width), Runtime(compile=True), 2)
+            t = trained(small(make_method("nonsaturating"), seeds=(1,), width=width), 2, Runtime(compile=True))
             t.evaluate()
             t.train_step()
 

@@ -12,7 +12,7 @@ from ganlab.training.engine import Trainer
 from ganlab.training.losses import LOSSES
 from ganlab.training.losses.hinge import discriminator_loss_hinge, generator_loss_hinge
 from ganlab.training.methods import MethodConfig, make_method
-from helpers import F64, engine_names, max_gap, record_draws, reference_for, small, step_both
+from helpers import F64, assert_member_matches_reference, small
 
 HINGE = dict(loss="hinge", generator_loss="hinge")
 
@@ -59,10 +59,7 @@ def test_gradients_equal_autograd_of_the_written_formula():
 ], ids=["alternating", "packed m=2, k=2", "simultaneous + R1"])
 def test_member_equals_the_reference_loop(method):
     t = Trainer(small(method), F64)
-    ref, log = reference_for(t, 1), record_draws(t, 1)
-    step_both(t, ref, log, 8)
-    assert max_gap(t.params_g, engine_names(ref.G), 1) < 1e-12
-    assert max_gap(t.params_d, engine_names(ref.D), 1) < 1e-12
+    assert_member_matches_reference(t, 8)
 
 
 def _config(*argv):

@@ -18,7 +18,7 @@ from ganlab.training.losses.least_squares import (
     optimal_discriminator,
 )
 from ganlab.training.methods import MethodConfig, make_method
-from helpers import F64, engine_names, max_gap, record_draws, reference_for, small, step_both
+from helpers import F64, assert_member_matches_reference, small
 
 LS = dict(loss="least_squares", generator_loss="least_squares")
 D64 = torch.float64
@@ -85,10 +85,7 @@ def test_the_optimal_discriminator_minimises_the_loss_pointwise(a, b):
 ], ids=["0-1 codes", "packed, codes -1 1 0", "simultaneous k=2 + R2"])
 def test_member_equals_the_reference_loop(method):
     t = Trainer(small(method), F64)
-    ref, log = reference_for(t, 1), record_draws(t, 1)
-    step_both(t, ref, log, 8)
-    assert max_gap(t.params_g, engine_names(ref.G), 1) < 1e-12
-    assert max_gap(t.params_d, engine_names(ref.D), 1) < 1e-12
+    assert_member_matches_reference(t, 8)
 
 
 def _config(*argv):

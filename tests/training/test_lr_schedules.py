@@ -16,7 +16,7 @@ from ganlab.training.engine import Trainer
 from ganlab.training.lr_schedules import LR_SCHEDULES, PARAMETERS, Constant, Cosine, Linear, Step, make_lr_schedule
 from ganlab.training.methods import MethodConfig, make_method
 from ganlab.training.optim import OPTIMIZERS
-from helpers import F32, F64, engine_names, max_gap, record_draws, reference_for, restored, small, step_both
+from helpers import F32, F64, assert_member_matches_reference, assert_members_equal_solo_runs, restored, small, trained
 from test_engine import HostSync, no_host_sync  # noqa: F401 (the fixture)
 
 L = torch.optim.lr_scheduler
@@ -127,10 +127,7 @@ def test_member_equals_the_reference_loop_with_torch_s_scheduler(case, sched):
     steps, float64."""
     method = dataclasses.replace(ENGINE_CASES[case], **SCHEDULE_FIELDS[sched])
     t = Trainer(small(method), F64)
-    ref, log = reference_for(t, 1), record_draws(t, 1)
-    step_both(t, ref, log, 15)
-    assert max_gap(t.params_g, engine_names(ref.G), 1) < 1e-12
-    assert max_gap(t.params_d, engine_names(ref.D), 1) < 1e-12
+    assert_member_matches_reference(t, 15)
 
 
 @pytest.mark.parametrize("name", ["nonsaturating", "wgan", "unrolled"])
@@ -145,18 +142,11 @@ def test_a_step_with_a_changing_rate_makes_no_host_copy(no_host_sync, name):
     assert t.opt_d.factor == Cosine(horizon=10).factor(3) != 1.0
 
 
-def _trained(cfg: TrainConfig, steps: int, rt=F32) -> Trainer:
-    t = Trainer(cfg, rt)
-    for _ in range(steps):
-        t.train_step()
-    return t
-
-
 @pytest.mark.parametrize("sched", list(SCHEDULE_FIELDS))
 def test_a_schedule_changes_the_weights(sched):
     base = small(make_method("nonsaturating", lr_d=3e-3, lr_g=3e-3), seeds=(3,))
-    plain = _trained(base, 8)
-    scheduled = _trained(dataclasses.replace(base, method=dataclasses.replace(base.method, **SCHEDULE_FIELDS[sched])), 8)
+    plain = trained(base, 8)
+    scheduled = trained(dataclasses.replace(base, method=dataclasses.replace(base.method, **SCHEDULE_FIELDS[sched])), 8)
     for k in plain.params_d:
         assert not torch.equal(plain.params_d[k], scheduled.params_d[k]), k
     for k in plain.params_g:
@@ -166,8 +156,8 @@ def test_a_schedule_changes_the_weights(sched):
 def test_a_drop_after_the_last_step_trains_the_bits_of_constant():
     """factor 1 is no factor: a step schedule whose first drop lies past the run equals constant."""
     base = small(make_method("nonsaturating"), seeds=(3, 4))
-    plain = _trained(base, 6)
-    late = _trained(dataclasses.replace(base, method=dataclasses.replace(base.method, lr_schedule="step",
+    plain = trained(base, 6)
+    late = trained(dataclasses.replace(base, method=dataclasses.replace(base.method, lr_schedule="step",
                                                                           lr_step_size=6)), 6)
     for k in plain.params_g:
         assert torch.equal(plain.params_g[k], late.params_g[k])
@@ -183,20 +173,14 @@ def test_grid_member_with_a_schedule_equals_its_solo_run(name, grid):
     that seed and those values with the same schedule."""
     method = make_method(name, lr_schedule="step", lr_step_size=3, lr_gamma=0.25)
     cfg = small(method, seeds=(3, 5), grid=grid)
-    t = _trained(cfg, 7)
-    for i, mb in enumerate(t.members):
-        solo = _trained(dataclasses.replace(cfg, seeds=(mb.seed,), grid={}, method=cfg.member_method(mb)), 7)
-        for k in solo.params_g:
-            assert torch.equal(t.params_g[k][i], solo.params_g[k][0]), (mb, k)
-        for k in solo.params_d:
-            assert torch.equal(t.params_d[k][i], solo.params_d[k][0]), (mb, k)
+    assert_members_equal_solo_runs(cfg, 7)
 
 
 def test_a_member_with_a_schedule_is_bit_identical_for_any_n():
     """Adam on the whole stacked tensor (one rate) and member by member: the same bits."""
     base = small(make_method("nonsaturating", lr_schedule="cosine", lr_horizon=6, lr_final_factor=0.3), seeds=(5,))
-    alone = _trained(base, 8)
-    together = _trained(dataclasses.replace(base, seeds=(100, 101, 102, 5)), 8)
+    alone = trained(base, 8)
+    together = trained(dataclasses.replace(base, seeds=(100, 101, 102, 5)), 8)
     for k in alone.params_d:
         assert torch.equal(together.params_d[k][-1], alone.params_d[k][0]), k
 
@@ -205,7 +189,7 @@ def test_checkpoint_across_a_drop_continues_bit_identically():
     """Saved at step 3, resumed in a fresh trainer, trained past the drops at 4 and 8: the
     uninterrupted run's bits (the factor follows the restored step)."""
     cfg = small(make_method("nonsaturating", lr_schedule="step", lr_step_size=4, lr_gamma=0.5), seeds=(3, 5))
-    whole, first = _trained(cfg, 3), _trained(cfg, 3)
+    whole, first = trained(cfg, 3), trained(cfg, 3)
     resumed = restored(first, cfg, F32)
     for t in (whole, resumed):
         for _ in range(7):

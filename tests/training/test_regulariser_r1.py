@@ -3,7 +3,6 @@ values, against the formula written out with its analytic input gradient (value 
 gradients in D's parameters), in the engine against the independent reference loop, and through
 the front door (flag, grid, sweep, label, identity, refusals)."""
 
-import dataclasses
 
 import pytest
 import torch
@@ -16,7 +15,7 @@ from ganlab.training.engine import Trainer
 from ganlab.training.methods import make_method
 from ganlab.training.regularisers import REGULARISERS
 from ganlab.training.regularisers.r1 import r1_penalty, squared_gradient_norm
-from helpers import F32, F64, engine_names, max_gap, record_draws, reference_for, small, step_both
+from helpers import F64, assert_member_matches_reference, assert_members_equal_solo_runs, small
 
 D64 = torch.float64
 
@@ -78,30 +77,14 @@ def test_the_engine_penalises_the_real_batch_with_half_gamma():
 def test_member_equals_the_reference_loop(method):
     """Member 1 of a 3-seed run equals the plain loop (its own R1, written out on nn.Sequential)."""
     t = Trainer(small(method), F64)
-    ref, log = reference_for(t, 1), record_draws(t, 1)
-    step_both(t, ref, log, 8)
-    assert max_gap(t.params_g, engine_names(ref.G), 1) < 1e-12
-    assert max_gap(t.params_d, engine_names(ref.D), 1) < 1e-12
-
-
-def _after(cfg, steps=6):
-    t = Trainer(cfg, F32)
-    for _ in range(steps):
-        t.train_step()
-    return t
+    assert_member_matches_reference(t, 8)
 
 
 def test_grid_member_equals_its_solo_run():
     """γ = 0 included: a member of an r1_gamma grid is bit-identical to its own ungridded run (at γ = 0,
     one without the penalty at all)."""
     cfg = small(make_method("nonsaturating"), seeds=(3, 5), grid={"r1_gamma": (0.0, 10.0)})
-    t = _after(cfg)
-    for i, mb in enumerate(t.members):
-        solo = _after(dataclasses.replace(cfg, seeds=(mb.seed,), grid={}, method=cfg.member_method(mb)))
-        for k in solo.params_d:
-            assert torch.equal(t.params_d[k][i], solo.params_d[k][0]), (mb, k)
-        for k in solo.params_g:
-            assert torch.equal(t.params_g[k][i], solo.params_g[k][0]), (mb, k)
+    assert_members_equal_solo_runs(cfg, 6)
 
 
 # -- the front door --------------------------------------------------------------------------------------
