@@ -102,6 +102,17 @@ def assert_members_equal_solo_runs(cfg: TrainConfig, steps: int) -> Trainer:
     return t
 
 
+def assert_train_refused(argv: list[str], match: str, tmp_path, capsys) -> None:
+    """``ganlab train ARGV`` exits 2 with ``match`` in its error, no traceback, and no run folder."""
+    from ganlab.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", *argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert match in err and "Traceback" not in err, err
+    assert not out.exists()
+
+
 def engine_names(seq: nn.Sequential) -> dict[str, torch.Tensor]:
     """A reference nn.Sequential's parameters under the engine's names (w{i} as [in, out])."""
     out, layer = {}, 0

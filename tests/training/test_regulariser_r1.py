@@ -7,7 +7,7 @@ the front door (flag, grid, sweep, label, identity, refusals)."""
 import pytest
 import torch
 
-from ganlab.cli import _parser, build_config, main
+from ganlab.cli import _parser, build_config
 from ganlab.models.mlp import MLPSpec
 from ganlab.sweep.spec import SweepSpec
 from ganlab.training.config import TrainConfig, method_to_dict
@@ -15,7 +15,7 @@ from ganlab.training.engine import Trainer
 from ganlab.training.methods import make_method
 from ganlab.training.regularisers import REGULARISERS
 from ganlab.training.regularisers.r1 import r1_penalty, squared_gradient_norm
-from helpers import F64, assert_member_matches_reference, assert_members_equal_solo_runs, small
+from helpers import F64, assert_member_matches_reference, assert_train_refused, assert_members_equal_solo_runs, small
 
 D64 = torch.float64
 
@@ -126,11 +126,7 @@ def test_identity_keeps_old_runs_and_says_gamma():
     (["--r1-gamma", "nan"], "r1_gamma must be a non-negative finite number, got nan"),
 ])
 def test_bad_input_is_one_line_before_any_work(tmp_path, capsys, argv, match):
-    out = tmp_path / "run"
-    assert main(["train", *argv, "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert match in err and "Traceback" not in err, err
-    assert not out.exists()
+    assert_train_refused(argv, match, tmp_path, capsys)
 
 
 def test_batch_norm_critic_refused_also_when_gridded():

@@ -7,7 +7,7 @@ door (flag, grid, sweep, label, identity, refusals)."""
 import pytest
 import torch
 
-from ganlab.cli import _parser, build_config, main
+from ganlab.cli import _parser, build_config
 from ganlab.models.mlp import MLPSpec
 from ganlab.sweep.spec import SweepSpec
 from ganlab.training.config import TrainConfig, method_to_dict
@@ -15,7 +15,7 @@ from ganlab.training.engine import Trainer
 from ganlab.training.methods import make_method
 from ganlab.training.regularisers import REGULARISERS
 from ganlab.training.regularisers.r2 import r2_penalty
-from helpers import F64, assert_member_matches_reference, assert_members_equal_solo_runs, small
+from helpers import F64, assert_member_matches_reference, assert_train_refused, assert_members_equal_solo_runs, small
 
 D64 = torch.float64
 
@@ -107,10 +107,7 @@ def test_identity_keeps_old_runs_and_says_gamma():
 
 
 def test_bad_input_is_one_line_before_any_work(tmp_path, capsys):
-    out = tmp_path / "run"
-    assert main(["train", "--r2-gamma", "-0.5", "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert "r2_gamma must be a non-negative finite number, got -0.5" in err and "Traceback" not in err, err
-    assert not out.exists()
+    assert_train_refused(["--r2-gamma", "-0.5"], "r2_gamma must be a non-negative finite number, got -0.5", tmp_path,
+                         capsys)
     with pytest.raises(ValueError, match="the R2 penalty is per sample"):
         TrainConfig(method=make_method("nonsaturating", r2_gamma=1.0), discriminator=MLPSpec(batch_norm=True))
