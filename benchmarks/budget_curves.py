@@ -22,7 +22,6 @@ there beside the published ones, and a verdict per metric from the curve (``verd
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import os
@@ -129,6 +128,7 @@ class Curve:
 
 def read_curves(out: Path) -> list[Curve]:
     """Every cell of the budget sweeps under ``out``, in protocol order."""
+    from ganlab.training.rundir import RunDir
     curves = []
     for p in PROTOCOLS:
         folder = out / p.stem
@@ -137,19 +137,19 @@ def read_curves(out: Path) -> list[Curve]:
         record = json.loads((folder / "sweep.json").read_text())
         for cell in record["cells"]:
             path = folder / "cells" / cell["id"]
-            if not (path / "metrics.csv").is_file():
+            if not (path / "metrics.jsonl").is_file():
                 continue
             cfg = json.loads((path / "config.json").read_text())["identity"]
             per_epoch = cfg["dataset_size"] / cfg["method"]["batch_size"]  # steps per epoch
-            rows = list(csv.DictReader((path / "metrics.csv").open()))
-            steps = sorted({int(r["step"]) for r in rows if int(r["step"]) > 0})
+            rows = RunDir(path).metrics()  # typed rows of metrics.jsonl (a line cut by a kill skipped)
+            steps = sorted({r["step"] for r in rows if r["step"] > 0})
             values = {k: [] for k in METRICS}
             floor = []
             for st in steps:
-                live = [r for r in rows if int(r["step"]) == st and r["alive"] == "True"]
+                live = [r for r in rows if r["step"] == st and r["alive"]]
                 for k, (_, scale, _) in METRICS.items():
-                    values[k].append([float(r[k]) * scale for r in live if r.get(k) not in (None, "")])
-                f = [float(r["w1_floor"]) for r in live if r.get("w1_floor")]
+                    values[k].append([r[k] * scale for r in live if r.get(k) is not None])
+                f = [r["w1_floor"] for r in live if r.get("w1_floor") is not None]
                 floor.append(f[0] if f else math.nan)
             seconds, member_steps = 0.0, 0
             if (path / "timing.json").is_file():
