@@ -272,13 +272,18 @@ def coveragefigure(src: Source, out: Path) -> list[Path]:
     return save(fig, out, "coverage")
 
 
+def _other_protocol(c) -> bool:
+    """Whether a comparison's caveats (``published.caveats``) say the protocol differs, not only the budget."""
+    return any(k.startswith("protocol differs") for k in c.caveats)
+
+
 def _published_label(c) -> str:
     """A published marker's legend entry: the paper, and whether its protocol and budget are ours."""
     s = c.published.source
     if not c.caveats:
         return f"{s.citation} (same protocol and budget)"
     theirs = f"{s.steps:,} iterations" if s.steps else "budget unstated"
-    return f"{s.citation}: {theirs}, {'other protocol' if any(k.startswith('protocol') for k in c.caveats) else 'other budget'}"
+    return f"{s.citation}: {theirs}, {'other protocol' if _other_protocol(c) else 'other budget'}"
 
 
 def budget_caption(src: Source) -> str:
@@ -298,7 +303,7 @@ def budget_caption(src: Source) -> str:
             text = f"{share:.2g} % of the {s.steps:,} iterations of {s.citation}"
         else:
             text = f"budget of {s.citation} unstated"
-        other = any(k.startswith("protocol") for k in c.caveats)
+        other = _other_protocol(c)
         parts.append(text + (" (another protocol: their nets and optimiser)" if other else ""))
     head = f"ours: {steps} steps per run"
     return head + (" = " + "; ".join(parts) if parts else "")
